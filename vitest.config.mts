@@ -1,0 +1,13 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    // End-to-end files each start serverless-offline, which bundles into the shared .esbuild/:
+    // one file at a time keeps those builds apart (and two cores are busy enough).
+    fileParallelism: false,
+    testTimeout: 60_000,
+    env: { POWERTOOLS_LOG_LEVEL: 'WARN' },
+    hookTimeout: 90_000,
+  },
+});
