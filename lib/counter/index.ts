@@ -1,0 +1,35 @@
+import { isMainThread } from 'node:worker_threads';
+import type { StoreConfig } from '../config';
+import { ConfigError } from '../errors';
+import type { CounterStore } from './counter-store';
+import { MemoryCounterStore } from './memory';
+import { RedisCounterStore } from './redis';
+
+export type { CounterStore } from './counter-store';
+
+/** The one place that turns configuration into a store. */
+export function createCounterStore(config: StoreConfig): CounterStore {
+  switch (config.kind) {
+    case 'memory':
+      return processMemoryStore();
+    case 'redis':
+      return new RedisCounterStore({ url: config.url, timeoutMs: config.timeoutMs });
+  }
+}
+
+// Each function is bundled on its own, so a module-level store would be one per function.
+// The process-wide symbol registry gives both functions the same store.
+const MEMORY_STORE = Symbol.for('elecle-hello.memory-counter-store');
+
+function processMemoryStore(): CounterStore {
+  if (!isMainThread) {
+    throw new ConfigError(
+      'COUNTER_STORE',
+      'is "memory", which needs serverless-offline --useInProcess (as `npm start` runs it): ' +
+        'in worker threads each function would count on its own. Set REDIS_URL to use Redis.',
+    );
+  }
+  const registry = globalThis as { [MEMORY_STORE]?: MemoryCounterStore };
+  registry[MEMORY_STORE] ??= new MemoryCounterStore();
+  return registry[MEMORY_STORE];
+}

@@ -1,0 +1,6 @@
+/** The one counter this service keeps. */
+export const HELLO_KEY = 'hello:count';
+
+export const EXPIRED = 'Expired!';
+
+export const greeting = (count: number): string => `Hello ELECLE ${count}`;
