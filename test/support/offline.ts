@@ -1,0 +1,107 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { freePort, sleep } from './free-port';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const SLS = `${ROOT}node_modules/serverless/bin/serverless.js`;
+
+export interface OfflineOptions {
+  /** The functions' environment; unset variables are passed as empty, so the host's do not leak in. */
+  env: Partial<Record<'COUNTER_STORE' | 'REDIS_URL' | 'HELLO_WINDOW_SECONDS' | 'STORE_TIMEOUT_MS', string>>;
+  inProcess?: boolean;
+}
+
+export interface Offline {
+  baseUrl: string;
+  get(path: string, init?: RequestInit): Promise<{ status: number; body: string; headers: Headers }>;
+  output(): string;
+  stop(): Promise<void>;
+}
+
+/** Starts real serverless-offline (`sls offline start`) on free ports and waits until it answers. */
+export async function startOffline({ env, inProcess = false }: OfflineOptions): Promise<Offline> {
+  const [httpPort, lambdaPort] = [await freePort(), await freePort()];
+  const args = [SLS, 'offline', 'start', '--httpPort', String(httpPort), '--lambdaPort', String(lambdaPort)];
+  if (inProcess) args.push('--useInProcess');
+  const child = spawn(process.execPath, args, {
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      COUNTER_STORE: '',
+      REDIS_URL: '',
+      HELLO_WINDOW_SECONDS: '',
+      STORE_TIMEOUT_MS: '',
+      LOG_LEVEL: 'WARN',
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout?.on('data', (chunk) => {
+    output += chunk;
+  });
+  child.stderr?.on('data', (chunk) => {
+    output += chunk;
+  });
+
+  const baseUrl = `http://127.0.0.1:${httpPort}`;
+  const offline: Offline = {
+    baseUrl,
+    async get(path, init) {
+      const response = await fetch(baseUrl + path, init);
+      return { status: response.status, body: await response.text(), headers: response.headers };
+    },
+    output: () => output,
+    stop: () => stopProcess(child),
+  };
+  await waitUntilListening(child, baseUrl, () => output);
+  return offline;
+}
+
+/** Waits for a process that is expected to refuse to start; returns its exit code and output. */
+export async function startOfflineExpectingFailure(
+  options: OfflineOptions,
+): Promise<{ code: number | null; output: string }> {
+  try {
+    const offline = await startOffline(options);
+    await offline.stop();
+    throw new Error(`serverless-offline started, but was expected to refuse:\n${offline.output()}`);
+  } catch (error) {
+    if (error instanceof ExitedError) return { code: error.code, output: error.output };
+    throw error;
+  }
+}
+
+class ExitedError extends Error {
+  constructor(
+    readonly code: number | null,
+    readonly output: string,
+  ) {
+    super(`serverless-offline exited with ${code}:\n${output}`);
+  }
+}
+
+async function waitUntilListening(child: ChildProcess, baseUrl: string, output: () => string): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new ExitedError(child.exitCode, output());
+    // Any answer (404 for /) means the HTTP server is up; the route handlers are not called.
+    const up = await fetch(`${baseUrl}/`).then(
+      () => true,
+      () => false,
+    );
+    if (up) return;
+    await sleep(100);
+  }
+  await stopProcess(child);
+  throw new Error(`serverless-offline did not listen within 60 s:\n${output()}`);
+}
+
+async function stopProcess(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  const killTimer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+  await exited;
+  clearTimeout(killTimer);
+}

@@ -1,0 +1,84 @@
+import { describe, expect, it } from 'vitest';
+import { describeStore, readConfig } from '../../lib/config';
+import { ConfigError } from '../../lib/errors';
+
+const failure = (env: Record<string, string>) => {
+  try {
+    readConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) return { variable: error.variable, message: error.message };
+    throw error;
+  }
+  throw new Error('readConfig accepted the environment');
+};
+
+describe('Function: readConfig', () => {
+  it('returns the in-memory store and a 30-second window when nothing is set', () => {
+    expect(readConfig({})).toEqual({ windowMs: 30_000, store: { kind: 'memory' } });
+  });
+
+  it('treats empty values as unset', () => {
+    expect(readConfig({ COUNTER_STORE: '', REDIS_URL: ' ', HELLO_WINDOW_SECONDS: '' })).toEqual({
+      windowMs: 30_000,
+      store: { kind: 'memory' },
+    });
+  });
+
+  it('returns the Redis store when REDIS_URL is set', () => {
+    expect(readConfig({ REDIS_URL: 'redis://cache:6379' }).store).toEqual({
+      kind: 'redis',
+      url: 'redis://cache:6379',
+      timeoutMs: 500,
+    });
+  });
+
+  it('accepts rediss:// (TLS), a window in fractions of a second and a store timeout', () => {
+    const config = readConfig({
+      REDIS_URL: 'rediss://cache:6379',
+      HELLO_WINDOW_SECONDS: '1.5',
+      STORE_TIMEOUT_MS: '250',
+    });
+    expect(config.windowMs).toBe(1_500);
+    expect(config.store).toEqual({ kind: 'redis', url: 'rediss://cache:6379', timeoutMs: 250 });
+  });
+
+  it.each([
+    [{ HELLO_WINDOW_SECONDS: 'abc' }, 'HELLO_WINDOW_SECONDS'],
+    [{ HELLO_WINDOW_SECONDS: '0' }, 'HELLO_WINDOW_SECONDS'],
+    [{ HELLO_WINDOW_SECONDS: '-5' }, 'HELLO_WINDOW_SECONDS'],
+    [{ HELLO_WINDOW_SECONDS: '30s' }, 'HELLO_WINDOW_SECONDS'],
+    [{ HELLO_WINDOW_SECONDS: '1e9' }, 'HELLO_WINDOW_SECONDS'],
+    [{ HELLO_WINDOW_SECONDS: '100000' }, 'HELLO_WINDOW_SECONDS'],
+    [{ COUNTER_STORE: 'postgres' }, 'COUNTER_STORE'],
+    [{ COUNTER_STORE: 'redis' }, 'REDIS_URL'],
+    [{ REDIS_URL: 'localhost:6379' }, 'REDIS_URL'],
+    [{ REDIS_URL: 'http://localhost:6379' }, 'REDIS_URL'],
+    [{ REDIS_URL: 'not a url' }, 'REDIS_URL'],
+    [{ REDIS_URL: 'redis://cache', STORE_TIMEOUT_MS: '2.5' }, 'STORE_TIMEOUT_MS'],
+    [{ REDIS_URL: 'redis://cache', STORE_TIMEOUT_MS: '0' }, 'STORE_TIMEOUT_MS'],
+  ])('throws a ConfigError naming the variable for %j', (env, variable) => {
+    const error = failure(env);
+    expect(error.variable).toBe(variable);
+    expect(error.message).toMatch(new RegExp(`^${variable} `));
+  });
+
+  it('refuses the in-memory store inside AWS Lambda', () => {
+    expect(failure({ AWS_LAMBDA_FUNCTION_NAME: 'hello' }).variable).toBe('COUNTER_STORE');
+  });
+
+  it('allows the in-memory store under serverless-offline', () => {
+    expect(readConfig({ AWS_LAMBDA_FUNCTION_NAME: 'hello', IS_OFFLINE: 'true' }).store.kind).toBe('memory');
+  });
+});
+
+describe('Function: describeStore', () => {
+  it('masks the password in a Redis URL', () => {
+    const line = describeStore(readConfig({ REDIS_URL: 'redis://default:s3cret@cache:6379/0' }));
+    expect(line).toBe('redis at redis://default:****@cache:6379/0');
+    expect(line).not.toContain('s3cret');
+  });
+
+  it('names the in-memory store', () => {
+    expect(describeStore(readConfig({}))).toBe('memory (this process only)');
+  });
+});
