@@ -8,7 +8,6 @@ const SLS = `${ROOT}node_modules/serverless/bin/serverless.js`;
 export interface OfflineOptions {
   /** The functions' environment; unset variables are passed as empty, so the host's do not leak in. */
   env: Partial<Record<'COUNTER_STORE' | 'REDIS_URL' | 'HELLO_WINDOW_SECONDS' | 'STORE_TIMEOUT_MS', string>>;
-  inProcess?: boolean;
 }
 
 export interface Offline {
@@ -19,10 +18,9 @@ export interface Offline {
 }
 
 /** Starts real serverless-offline (`sls offline start`) on free ports and waits until it answers. */
-export async function startOffline({ env, inProcess = false }: OfflineOptions): Promise<Offline> {
+export async function startOffline({ env }: OfflineOptions): Promise<Offline> {
   const [httpPort, lambdaPort] = [await freePort(), await freePort()];
   const args = [SLS, 'offline', 'start', '--httpPort', String(httpPort), '--lambdaPort', String(lambdaPort)];
-  if (inProcess) args.push('--useInProcess');
   const child = spawn(process.execPath, args, {
     cwd: ROOT,
     env: {

@@ -1,0 +1,45 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Offline, startOffline, startOfflineExpectingFailure } from '../support/offline';
+
+describe('HTTP: the embedded in-memory store (no REDIS_URL)', () => {
+  let offline: Offline;
+
+  beforeAll(async () => {
+    offline = await startOffline({ env: {} });
+  });
+
+  afterAll(async () => {
+    await offline?.stop();
+  });
+
+  it('says at startup which store it uses', () => {
+    expect(offline.output()).toContain('Counter store: memory (this process only); window 30 s');
+  });
+
+  it('shares one counter between the two functions', async () => {
+    expect((await offline.get('/hello/again')).body).toBe('Expired!');
+    expect((await offline.get('/hello')).body).toBe('Hello ELECLE 1');
+    expect((await offline.get('/hello/again')).body).toBe('Hello ELECLE 2');
+    expect((await offline.get('/hello/again')).body).toBe('Hello ELECLE 3');
+  });
+
+  it('returns each of 2..201 exactly once to 200 concurrent /hello/again', async () => {
+    await offline.get('/hello');
+    const bodies = await Promise.all(Array.from({ length: 200 }, async () => (await offline.get('/hello/again')).body));
+    const numbers = bodies.map((body) => Number(body.replace('Hello ELECLE ', '')));
+    expect(numbers.sort((a, b) => a - b)).toEqual(Array.from({ length: 200 }, (_, i) => i + 2));
+  });
+});
+
+describe('Startup: a wrong configuration value', () => {
+  it.each([
+    [{ HELLO_WINDOW_SECONDS: 'thirty' }, 'HELLO_WINDOW_SECONDS must be a number'],
+    [{ REDIS_URL: 'localhost:6379' }, 'REDIS_URL must start with redis:// or rediss://'],
+    [{ COUNTER_STORE: 'redis' }, 'REDIS_URL is required'],
+    [{ COUNTER_STORE: 'mongo' }, 'COUNTER_STORE must be one of memory, redis'],
+  ])('stops serverless-offline with a message naming the variable for %j', async (env, message) => {
+    const { code, output } = await startOfflineExpectingFailure({ env });
+    expect(code).not.toBe(0);
+    expect(output).toContain(message);
+  });
+});

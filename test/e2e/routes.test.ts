@@ -1,0 +1,95 @@
+import type { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { HELLO_KEY } from '../../lib/greeting';
+import { sleep } from '../support/free-port';
+import { type Offline, startOffline } from '../support/offline';
+import { countClients, TestRedisServer } from '../support/redis-server';
+
+const WINDOW_SECONDS = 2;
+const TEXT = { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' };
+
+describe('HTTP: /hello and /hello/again through serverless-offline and Redis', () => {
+  let redis: TestRedisServer;
+  let inspector: Redis;
+  let offline: Offline;
+
+  beforeAll(async () => {
+    redis = await TestRedisServer.start();
+    inspector = redis.client();
+    offline = await startOffline({ env: { REDIS_URL: redis.url, HELLO_WINDOW_SECONDS: String(WINDOW_SECONDS) } });
+  });
+
+  afterAll(async () => {
+    await offline?.stop();
+    await inspector?.quit();
+    await redis?.stop();
+  });
+
+  const expectText = async (path: string, body: string) => {
+    const response = await offline.get(path);
+    expect({ status: response.status, body: response.body }).toEqual({ status: 200, body });
+    expect(response.headers.get('content-type')).toBe(TEXT['content-type']);
+    expect(response.headers.get('cache-control')).toBe(TEXT['cache-control']);
+  };
+
+  it('answers "Expired!" to /hello/again before any /hello, and stores nothing', async () => {
+    await expectText('/hello/again', 'Expired!');
+    expect(await inspector.exists(HELLO_KEY)).toBe(0);
+  });
+
+  it('answers "Hello ELECLE 1" to /hello and stores 1 with the window as expiry', async () => {
+    await expectText('/hello', 'Hello ELECLE 1');
+    expect(await inspector.get(HELLO_KEY)).toBe('1');
+    const ttl = await inspector.pttl(HELLO_KEY);
+    expect(ttl).toBeGreaterThan(0);
+    expect(ttl).toBeLessThanOrEqual(WINDOW_SECONDS * 1000);
+  });
+
+  it('counts up with /hello/again inside the window, and /hello resets to 1', async () => {
+    await expectText('/hello', 'Hello ELECLE 1');
+    await expectText('/hello/again', 'Hello ELECLE 2');
+    await expectText('/hello/again', 'Hello ELECLE 3');
+    expect(await inspector.get(HELLO_KEY)).toBe('3');
+    await expectText('/hello', 'Hello ELECLE 1');
+    await expectText('/hello/again', 'Hello ELECLE 2');
+  });
+
+  it('answers "Expired!" after the window, and leaves no key behind', async () => {
+    await expectText('/hello', 'Hello ELECLE 1');
+    await sleep(WINDOW_SECONDS * 1000 + 200);
+    await expectText('/hello/again', 'Expired!');
+    expect(await inspector.keys('*')).toEqual([]);
+  });
+
+  it.each([
+    ['HEAD', '/hello', 405],
+    ['POST', '/hello', 404],
+    ['PUT', '/hello/again', 404],
+    ['DELETE', '/hello', 404],
+    ['GET', '/', 404],
+    ['GET', '/hello/again/again', 404],
+    ['GET', '/helloagain', 404],
+  ])('answers %s %s with %i and counts nothing', async (method, path, status) => {
+    await expectText('/hello', 'Hello ELECLE 1');
+    const response = await offline.get(path, { method });
+    expect(response.status).toBe(status);
+    expect(await inspector.get(HELLO_KEY)).toBe('1');
+  });
+
+  it('returns each of 2..201 exactly once to 200 concurrent /hello/again', async () => {
+    await expectText('/hello', 'Hello ELECLE 1');
+    const responses = await Promise.all(Array.from({ length: 200 }, () => offline.get('/hello/again')));
+    expect(responses.map((response) => response.status)).toEqual(Array(200).fill(200));
+    const numbers = responses.map((response) => Number(response.body.replace('Hello ELECLE ', '')));
+    expect(numbers.sort((a, b) => a - b)).toEqual(Array.from({ length: 200 }, (_, i) => i + 2));
+    expect(await inspector.get(HELLO_KEY)).toBe('201');
+  });
+
+  it('holds one Redis connection per function, however many requests it serves', async () => {
+    await Promise.all(Array.from({ length: 50 }, () => offline.get('/hello/again')));
+    const afterBurst = await countClients(inspector);
+    for (let i = 0; i < 50; i += 1) await offline.get(i % 2 ? '/hello' : '/hello/again');
+    expect(afterBurst).toBe(2);
+    expect(await countClients(inspector)).toBe(2);
+  });
+});
