@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# `docker compose up` tested for real: build and start the stack, drive it from the host on
+# 127.0.0.1:8000 as a browser would, check that the Redis container holds the count, and measure
+# how long stopping takes. Always removes the stack (and its volumes) at the end.
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+
+# A project name of its own, so the test never touches a stack the user is running from this folder.
+compose=(docker compose --project-name elecle-hello-compose-test)
+base=http://127.0.0.1:8000
+passed=0
+failed=0
+
+check() { # check NAME EXPECTED ACTUAL
+  if [ "$2" == "$3" ]; then
+    passed=$((passed + 1))
+    echo "ok   $1"
+  else
+    failed=$((failed + 1))
+    echo "FAIL $1: expected [$2], got [$3]"
+  fi
+}
+
+cleanup() { "${compose[@]}" down -v --timeout 10 >/dev/null 2>&1; }
+trap cleanup EXIT
+
+if ! "${compose[@]}" up -d --build --wait --wait-timeout 180; then
+  "${compose[@]}" logs --no-color | tail -50
+  echo "0 passed, 1 failed"
+  exit 1
+fi
+
+body() { curl -sS --max-time 5 "$base$1"; }
+redis() { "${compose[@]}" exec -T redis redis-cli "$@" | tr -d '\r'; }
+
+check "GET /hello/again before any /hello" "Expired!" "$(body /hello/again)"
+check "GET /hello" "Hello ELECLE 1" "$(body /hello)"
+check "GET /hello/again" "Hello ELECLE 2" "$(body /hello/again)"
+check "GET /hello/again again" "Hello ELECLE 3" "$(body /hello/again)"
+check "Redis holds the count" "3" "$(redis GET hello:count)"
+ttl=$(redis PTTL hello:count)
+check "the count expires within the window" "yes" "$([ "$ttl" -gt 0 ] && [ "$ttl" -le 30000 ] && echo yes || echo "no ($ttl)")"
+headers=$(curl -sS -D - -o /dev/null --max-time 5 "$base/hello" | tr -d '\r' | tr 'A-Z' 'a-z')
+check "content-type header" "content-type: text/plain; charset=utf-8" "$(grep '^content-type:' <<<"$headers")"
+check "cache-control header" "cache-control: no-store" "$(grep '^cache-control:' <<<"$headers")"
+check "an unknown path is a 404" "404" "$(curl -sS -o /dev/null -w '%{http_code}' --max-time 5 "$base/nope")"
+check "the healthcheck did not count" "2" "$(sleep 3; body /hello/again | sed 's/Hello ELECLE //')"
+check "Redis is not published to the host" "" "$(docker port "$("${compose[@]}" ps -q redis)")"
+
+started=$(date +%s%N)
+"${compose[@]}" stop --timeout 10 >/dev/null 2>&1
+stop_ms=$(( ($(date +%s%N) - started) / 1000000 ))
+echo "     stopping the stack took ${stop_ms} ms"
+check "the stack stops within 3 s (SIGTERM reaches serverless-offline)" "yes" "$([ "$stop_ms" -lt 3000 ] && echo yes || echo "no (${stop_ms} ms)")"
+check "serverless-offline exited cleanly" "0" "$(docker inspect --format '{{.State.ExitCode}}' "$("${compose[@]}" ps -aq app)")"
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
