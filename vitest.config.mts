@@ -7,7 +7,8 @@ export default defineConfig({
     // one file at a time keeps those builds apart (and two cores are busy enough).
     fileParallelism: false,
     testTimeout: 60_000,
-    env: { POWERTOOLS_LOG_LEVEL: 'WARN' },
+    // The tests' own process logs nothing; the serverless-offline processes they start log at WARN.
+    env: { POWERTOOLS_LOG_LEVEL: 'SILENT' },
     hookTimeout: 90_000,
   },
 });
