@@ -17,7 +17,7 @@ function build(): { service: Service } | { error: unknown } {
   try {
     const config = readConfig(process.env);
     const store = createCounterStore(config.store);
-    logger.info('counter store ready', { store: describeStore(config), windowMs: config.windowMs });
+    logger.info('service configured', { store: describeStore(config), windowMs: config.windowMs });
     return { service: { config, store } };
   } catch (error) {
     logger.error('cannot start: invalid configuration', { error });

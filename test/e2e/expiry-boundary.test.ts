@@ -2,8 +2,8 @@ import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HELLO_KEY } from '../../lib/greeting';
 import { sleep } from '../support/free-port';
-import { type Offline, startOffline } from '../support/offline';
-import { TestRedisServer } from '../support/redis-server';
+import type { Offline } from '../support/offline';
+import { type RedisStack, startRedisStack } from '../support/redis-stack';
 
 const WINDOW_MS = 500;
 const CYCLES = 5;
@@ -18,21 +18,16 @@ interface Answer {
 }
 
 describe('HTTP: /hello/again hammered across the moment the window closes', () => {
-  let redis: TestRedisServer;
+  let stack: RedisStack;
   let inspector: Redis;
   let offline: Offline;
 
   beforeAll(async () => {
-    redis = await TestRedisServer.start();
-    inspector = redis.client();
-    offline = await startOffline({ env: { REDIS_URL: redis.url, HELLO_WINDOW_SECONDS: String(WINDOW_MS / 1000) } });
+    stack = await startRedisStack({ HELLO_WINDOW_SECONDS: String(WINDOW_MS / 1000) });
+    ({ inspector, offline } = stack);
   });
 
-  afterAll(async () => {
-    await offline?.stop();
-    await inspector?.quit();
-    await redis?.stop();
-  });
+  afterAll(() => stack?.stop());
 
   it(`never returns a number after the window closed, nor leaves a key without expiry (${CYCLES} cycles)`, async () => {
     for (let cycle = 0; cycle < CYCLES; cycle += 1) {

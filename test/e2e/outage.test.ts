@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Offline, startOffline } from '../support/offline';
-import { TestRedisServer } from '../support/redis-server';
+import type { Offline } from '../support/offline';
+import type { TestRedisServer } from '../support/redis-server';
+import { type RedisStack, startRedisStack } from '../support/redis-stack';
 
 /** The answer and how long it took, in milliseconds. */
 async function timedGet(offline: Offline, path: string) {
@@ -10,20 +11,18 @@ async function timedGet(offline: Offline, path: string) {
 }
 
 describe('HTTP: Redis stopped, frozen and back', () => {
+  let stack: RedisStack;
   let redis: TestRedisServer;
   let offline: Offline;
 
   beforeAll(async () => {
-    redis = await TestRedisServer.start();
-    offline = await startOffline({ env: { REDIS_URL: redis.url } });
+    stack = await startRedisStack();
+    ({ redis, offline } = stack);
     expect((await offline.get('/hello')).body).toBe('Hello ELECLE 1');
     expect((await offline.get('/hello/again')).body).toBe('Hello ELECLE 2');
   });
 
-  afterAll(async () => {
-    await offline?.stop();
-    await redis?.stop();
-  });
+  afterAll(() => stack?.stop());
 
   it('answers 503 "Service Unavailable" within 1 s while Redis refuses connections', async () => {
     await redis.stop();

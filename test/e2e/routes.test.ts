@@ -2,28 +2,24 @@ import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HELLO_KEY } from '../../lib/greeting';
 import { sleep } from '../support/free-port';
-import { type Offline, startOffline } from '../support/offline';
-import { countClients, TestRedisServer } from '../support/redis-server';
+import type { Offline } from '../support/offline';
+import { countClients } from '../support/redis-server';
+import { type RedisStack, startRedisStack } from '../support/redis-stack';
 
 const WINDOW_SECONDS = 2;
 const TEXT = { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' };
 
 describe('HTTP: /hello and /hello/again through serverless-offline and Redis', () => {
-  let redis: TestRedisServer;
+  let stack: RedisStack;
   let inspector: Redis;
   let offline: Offline;
 
   beforeAll(async () => {
-    redis = await TestRedisServer.start();
-    inspector = redis.client();
-    offline = await startOffline({ env: { REDIS_URL: redis.url, HELLO_WINDOW_SECONDS: String(WINDOW_SECONDS) } });
+    stack = await startRedisStack({ HELLO_WINDOW_SECONDS: String(WINDOW_SECONDS) });
+    ({ inspector, offline } = stack);
   });
 
-  afterAll(async () => {
-    await offline?.stop();
-    await inspector?.quit();
-    await redis?.stop();
-  });
+  afterAll(() => stack?.stop());
 
   const expectText = async (path: string, body: string) => {
     const response = await offline.get(path);

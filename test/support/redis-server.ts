@@ -81,7 +81,7 @@ function requireRedisServer(): void {
   }
 }
 
-/** Connections other than `own` (the asserting client's). */
+/** How many clients Redis has, not counting the one asking. */
 export async function countClients(client: Redis): Promise<number> {
   const list = await client.client('LIST');
   return String(list).trim().split('\n').length - 1;
