@@ -4,7 +4,7 @@ import { getService } from '../lib/service';
 
 /** GET /hello/again: the next number while the window is open, else "Expired!". */
 export const handler = getRoute(async () => {
-  const { store } = getService();
+  const { store } = await getService();
   const count = await store.increment(HELLO_KEY);
   return text(200, count === null ? EXPIRED : greeting(count));
 });

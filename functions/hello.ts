@@ -4,7 +4,7 @@ import { getService } from '../lib/service';
 
 /** GET /hello: sets the count to 1 and (re)opens the window. */
 export const handler = getRoute(async () => {
-  const { store, config } = getService();
+  const { store, config } = await getService();
   const count = await store.start(HELLO_KEY, config.windowMs);
   return text(200, greeting(count));
 });

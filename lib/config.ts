@@ -1,6 +1,9 @@
 import { ConfigError } from './errors';
 
-export type StoreConfig = { kind: 'memory' } | { kind: 'redis'; url: string; timeoutMs: number };
+export type StoreConfig =
+  | { kind: 'memory' }
+  | { kind: 'redis'; url: string; timeoutMs: number }
+  | { kind: 'dynamodb'; table: string; endpoint: string | undefined; timeoutMs: number };
 
 export interface Config {
   /** How long a window opened by GET /hello stays open. */
@@ -10,7 +13,7 @@ export interface Config {
 
 type Env = Record<string, string | undefined>;
 
-const STORE_KINDS = ['memory', 'redis'] as const;
+const STORE_KINDS = ['memory', 'redis', 'dynamodb'] as const;
 const DEFAULT_WINDOW_SECONDS = 30;
 const MAX_WINDOW_SECONDS = 24 * 60 * 60;
 const DEFAULT_STORE_TIMEOUT_MS = 500;
@@ -28,31 +31,34 @@ export function readConfig(env: Env): Config {
 }
 
 function readStoreConfig(env: Env): StoreConfig {
-  const redisUrl = value(env, 'REDIS_URL');
-  const kind = value(env, 'COUNTER_STORE') ?? (redisUrl ? 'redis' : 'memory');
-  if (!isStoreKind(kind)) {
-    throw new ConfigError('COUNTER_STORE', `must be one of ${STORE_KINDS.join(', ')} (got "${kind}")`);
+  const kind = value(env, 'COUNTER_STORE') ?? (value(env, 'REDIS_URL') ? 'redis' : 'memory');
+  switch (kind) {
+    case 'memory':
+      if (env.AWS_LAMBDA_FUNCTION_NAME && !env.IS_OFFLINE) {
+        throw new ConfigError(
+          'COUNTER_STORE',
+          'is "memory", which cannot work in AWS Lambda: every instance would count on its own. Use redis or dynamodb.',
+        );
+      }
+      return { kind };
+    case 'redis':
+      return { kind, url: readRedisUrl(env), timeoutMs: readStoreTimeout(env) };
+    case 'dynamodb':
+      return { kind, table: readTableName(env), endpoint: readEndpoint(env), timeoutMs: readStoreTimeout(env) };
+    default:
+      throw new ConfigError('COUNTER_STORE', `must be one of ${STORE_KINDS.join(', ')} (got "${kind}")`);
   }
-  if (kind === 'memory') {
-    if (env.AWS_LAMBDA_FUNCTION_NAME && !env.IS_OFFLINE) {
-      throw new ConfigError(
-        'COUNTER_STORE',
-        'is "memory", which cannot work in AWS Lambda: every instance would count on its own. Set REDIS_URL.',
-      );
-    }
-    return { kind };
-  }
-  if (!redisUrl) {
-    throw new ConfigError('REDIS_URL', 'is required when COUNTER_STORE is "redis" (e.g. redis://localhost:6379)');
-  }
-  return {
-    kind,
-    url: parseRedisUrl(redisUrl),
-    timeoutMs: readNumber(env, 'STORE_TIMEOUT_MS', DEFAULT_STORE_TIMEOUT_MS, { min: 10, max: 60_000, integer: true }),
-  };
 }
 
-function parseRedisUrl(raw: string): string {
+function readStoreTimeout(env: Env): number {
+  return readNumber(env, 'STORE_TIMEOUT_MS', DEFAULT_STORE_TIMEOUT_MS, { min: 10, max: 60_000, integer: true });
+}
+
+function readRedisUrl(env: Env): string {
+  const raw = value(env, 'REDIS_URL');
+  if (!raw) {
+    throw new ConfigError('REDIS_URL', 'is required when COUNTER_STORE is "redis" (e.g. redis://localhost:6379)');
+  }
   let url: URL;
   try {
     url = new URL(raw);
@@ -66,6 +72,28 @@ function parseRedisUrl(raw: string): string {
     throw new ConfigError('REDIS_URL', 'has no host');
   }
   return raw;
+}
+
+function readTableName(env: Env): string {
+  const table = value(env, 'DYNAMODB_TABLE');
+  if (!table) throw new ConfigError('DYNAMODB_TABLE', 'is required when COUNTER_STORE is "dynamodb"');
+  if (!/^[A-Za-z0-9_.-]{3,255}$/.test(table)) {
+    throw new ConfigError(
+      'DYNAMODB_TABLE',
+      `is not a DynamoDB table name (3-255 of A-Z a-z 0-9 _ . -; got "${table}")`,
+    );
+  }
+  return table;
+}
+
+/** For DynamoDB-compatible servers (dynalite, DynamoDB Local); unset in AWS. */
+function readEndpoint(env: Env): string | undefined {
+  const endpoint = value(env, 'DYNAMODB_ENDPOINT');
+  if (endpoint === undefined) return undefined;
+  if (!/^https?:\/\/[^/]+/.test(endpoint)) {
+    throw new ConfigError('DYNAMODB_ENDPOINT', `must be an http:// or https:// URL (got "${endpoint}")`);
+  }
+  return endpoint;
 }
 
 function readNumber(
@@ -92,10 +120,6 @@ function value(env: Env, name: string): string | undefined {
   return raw ? raw : undefined;
 }
 
-function isStoreKind(kind: string): kind is StoreConfig['kind'] {
-  return (STORE_KINDS as readonly string[]).includes(kind);
-}
-
 /** The URL with any password replaced, fit for a log line. */
 export function redactUrl(raw: string): string {
   const url = new URL(raw);
@@ -105,5 +129,12 @@ export function redactUrl(raw: string): string {
 
 /** One line for the startup log: which store, where. */
 export function describeStore({ store }: Config): string {
-  return store.kind === 'redis' ? `redis at ${redactUrl(store.url)}` : 'memory (this process only)';
+  switch (store.kind) {
+    case 'redis':
+      return `redis at ${redactUrl(store.url)}`;
+    case 'dynamodb':
+      return `dynamodb table ${store.table}${store.endpoint ? ` at ${store.endpoint}` : ''}`;
+    case 'memory':
+      return 'memory (this process only)';
+  }
 }

@@ -13,10 +13,10 @@ export interface Service {
  */
 const built = build();
 
-function build(): { service: Service } | { error: unknown } {
+async function build(): Promise<{ service: Service } | { error: unknown }> {
   try {
     const config = readConfig(process.env);
-    const store = createCounterStore(config.store);
+    const store = await createCounterStore(config.store);
     logger.info('service configured', { store: describeStore(config), windowMs: config.windowMs });
     return { service: { config, store } };
   } catch (error) {
@@ -26,7 +26,8 @@ function build(): { service: Service } | { error: unknown } {
 }
 
 /** The instance's service, or the error that kept it from starting (every request answers it). */
-export function getService(): Service {
-  if ('error' in built) throw built.error;
-  return built.service;
+export async function getService(): Promise<Service> {
+  const outcome = await built;
+  if ('error' in outcome) throw outcome.error;
+  return outcome.service;
 }

@@ -3,17 +3,25 @@ import type { StoreConfig } from '../config';
 import { ConfigError } from '../errors';
 import type { CounterStore } from './counter-store';
 import { MemoryCounterStore } from './memory';
-import { RedisCounterStore } from './redis';
 
 export type { CounterStore } from './counter-store';
 
-/** The one place that turns configuration into a store. */
-export function createCounterStore(config: StoreConfig): CounterStore {
+/**
+ * The one place that turns configuration into a store. Adapters are imported only when chosen, so
+ * a deployed bundle can leave out the SDK of the store its stage does not use.
+ */
+export async function createCounterStore(config: StoreConfig): Promise<CounterStore> {
   switch (config.kind) {
     case 'memory':
       return processMemoryStore();
-    case 'redis':
+    case 'redis': {
+      const { RedisCounterStore } = await import('./redis');
       return new RedisCounterStore({ url: config.url, timeoutMs: config.timeoutMs });
+    }
+    case 'dynamodb': {
+      const { DynamoDbCounterStore } = await import('./dynamodb');
+      return new DynamoDbCounterStore(config);
+    }
   }
 }
 

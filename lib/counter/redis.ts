@@ -80,6 +80,10 @@ export class RedisCounterStore implements CounterStore {
 
 /** One log line when the connection is lost and one when it is back, not one per retry. */
 function reportConnectionState(client: Redis, url: string): void {
+  // A plain connection to a TLS-only server (ElastiCache Serverless is one) is reset or hangs.
+  const hint = url.startsWith('redis://')
+    ? { hint: 'if the server requires TLS (ElastiCache does), use rediss://' }
+    : {};
   let connected = false;
   let failureReported = false;
   client.on('ready', () => {
@@ -93,6 +97,7 @@ function reportConnectionState(client: Redis, url: string): void {
     logger.warn(connected ? 'Redis connection lost; reconnecting' : 'Redis unreachable; retrying', {
       url,
       error,
+      ...hint,
     });
   });
 }

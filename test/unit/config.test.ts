@@ -42,7 +42,24 @@ describe('Function: readConfig', () => {
     expect(config.store).toEqual({ kind: 'redis', url: 'rediss://cache:6379', timeoutMs: 250 });
   });
 
+  it('returns the DynamoDB store with its table, and an endpoint only when one is given', () => {
+    expect(readConfig({ COUNTER_STORE: 'dynamodb', DYNAMODB_TABLE: 'elecle-hello-dev-counters' }).store).toEqual({
+      kind: 'dynamodb',
+      table: 'elecle-hello-dev-counters',
+      endpoint: undefined,
+      timeoutMs: 500,
+    });
+    const local = { COUNTER_STORE: 'dynamodb', DYNAMODB_TABLE: 'counters', DYNAMODB_ENDPOINT: 'http://localhost:4567' };
+    expect(readConfig(local).store).toMatchObject({ endpoint: 'http://localhost:4567' });
+  });
+
   it.each([
+    [{ COUNTER_STORE: 'dynamodb' }, 'DYNAMODB_TABLE'],
+    [{ COUNTER_STORE: 'dynamodb', DYNAMODB_TABLE: 'no spaces allowed' }, 'DYNAMODB_TABLE'],
+    [
+      { COUNTER_STORE: 'dynamodb', DYNAMODB_TABLE: 'counters', DYNAMODB_ENDPOINT: 'localhost:4567' },
+      'DYNAMODB_ENDPOINT',
+    ],
     [{ HELLO_WINDOW_SECONDS: 'abc' }, 'HELLO_WINDOW_SECONDS'],
     [{ HELLO_WINDOW_SECONDS: '0' }, 'HELLO_WINDOW_SECONDS'],
     [{ HELLO_WINDOW_SECONDS: '-5' }, 'HELLO_WINDOW_SECONDS'],
@@ -76,6 +93,12 @@ describe('Function: describeStore', () => {
     const line = describeStore(readConfig({ REDIS_URL: 'redis://default:s3cret@cache:6379/0' }));
     expect(line).toBe('redis at redis://default:****@cache:6379/0');
     expect(line).not.toContain('s3cret');
+  });
+
+  it('names the DynamoDB table', () => {
+    expect(describeStore(readConfig({ COUNTER_STORE: 'dynamodb', DYNAMODB_TABLE: 'counters' }))).toBe(
+      'dynamodb table counters',
+    );
   });
 
   it('names the in-memory store', () => {
