@@ -1,42 +1,50 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { Redis } from 'ioredis';
+import { Redis, type RedisOptions } from 'ioredis';
 import { freePort, sleep } from './free-port';
+import { makeTlsCertificate, type TlsFiles } from './tls-certificate';
 
 /**
  * A real redis-server (Debian's package) on a free loopback port, owned by the test: it can be
- * stopped, frozen with SIGSTOP and started again on the same port.
+ * stopped, frozen with SIGSTOP and started again on the same port; optionally TLS-only.
  */
 export class TestRedisServer {
   #process: ChildProcess | undefined;
 
-  private constructor(readonly port: number) {}
+  private constructor(
+    readonly port: number,
+    /** Set when the server speaks only TLS on `port`. */
+    readonly tls: TlsFiles | undefined,
+  ) {}
 
-  static async start(): Promise<TestRedisServer> {
+  static async start({ tls = false } = {}): Promise<TestRedisServer> {
     requireRedisServer();
-    const server = new TestRedisServer(await freePort());
+    const server = new TestRedisServer(await freePort(), tls ? makeTlsCertificate() : undefined);
     await server.restart();
     return server;
   }
 
   get url(): string {
-    return `redis://127.0.0.1:${this.port}`;
+    return `${this.tls ? 'rediss' : 'redis'}://localhost:${this.port}`;
   }
 
-  /** A client for assertions; the caller quits it. */
-  client(): Redis {
-    return new Redis(this.url, { maxRetriesPerRequest: 1 });
+  /** A client for assertions (trusting the test CA under TLS); the caller quits it. */
+  client(options: RedisOptions = {}): Redis {
+    return new Redis(this.url, {
+      maxRetriesPerRequest: 1,
+      ...(this.tls ? { tls: { ca: this.tls.ca } } : {}),
+      ...options,
+    });
   }
 
   async restart(): Promise<void> {
-    const child = spawn(
+    this.#process = spawn(
       'redis-server',
-      ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+      [...this.#listenArgs(), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
       {
         stdio: 'ignore',
       },
     );
-    this.#process = child;
-    const probe = new Redis(this.url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    const probe = this.client({ lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
     probe.on('error', () => {}); // refusals are expected until the server listens
     for (let attempt = 0; attempt < 100; attempt += 1) {
       try {
@@ -49,6 +57,25 @@ export class TestRedisServer {
       }
     }
     throw new Error(`redis-server did not start on port ${this.port}`);
+  }
+
+  #listenArgs(): string[] {
+    if (!this.tls) return ['--port', String(this.port)];
+    const { certFile, keyFile, caFile } = this.tls;
+    return [
+      '--port',
+      '0',
+      '--tls-port',
+      String(this.port),
+      '--tls-cert-file',
+      certFile,
+      '--tls-key-file',
+      keyFile,
+      '--tls-ca-cert-file',
+      caFile,
+      '--tls-auth-clients',
+      'no',
+    ];
   }
 
   /** Ends the process: new connections are refused until restart(). */

@@ -1,0 +1,73 @@
+import { GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DynamoDbCounterStore } from '../../lib/counter/dynamodb';
+import { StoreUnavailableError } from '../../lib/errors';
+import { startDynalite, type TestDynamoDb } from '../support/dynalite';
+import { sleep } from '../support/free-port';
+import { describeCounterStoreContract } from './counter-store-contract';
+
+let dynamo: TestDynamoDb | undefined;
+const server = async () => {
+  dynamo ??= await startDynalite();
+  return dynamo;
+};
+
+afterAll(async () => {
+  await dynamo?.stop();
+});
+
+describeCounterStoreContract('dynamodb', async () => {
+  const { endpoint, createTable } = await server();
+  return { store: new DynamoDbCounterStore({ table: await createTable(), endpoint, timeoutMs: 2_000 }) };
+});
+
+describe('Class: DynamoDbCounterStore', () => {
+  let store: DynamoDbCounterStore;
+  let table: string;
+  const key = 'hello:count';
+  const item = async () =>
+    (await (await server()).client.send(new GetItemCommand({ TableName: table, Key: { id: { S: key } } }))).Item;
+
+  beforeAll(async () => {
+    const { endpoint, createTable } = await server();
+    table = await createTable();
+    store = new DynamoDbCounterStore({ table, endpoint, timeoutMs: 2_000 });
+  });
+
+  it('stores the count, when the window closes, and a TTL for cleanup', async () => {
+    const before = Date.now();
+    await store.start(key, 5_000);
+    const stored = await item();
+    expect(stored?.count).toEqual({ N: '1' });
+    const closesAt = Number(stored?.closesAt?.N);
+    expect(closesAt).toBeGreaterThanOrEqual(before + 5_000);
+    expect(closesAt).toBeLessThanOrEqual(Date.now() + 5_000);
+    expect(Number(stored?.expiresAt?.N)).toBe(Math.ceil(closesAt / 1000));
+  });
+
+  it('leaves no item behind when it increments a missing one', async () => {
+    await store.start(key, 100);
+    await sleep(150);
+    const missing = `${key}:never-started`;
+    expect(await store.increment(missing)).toBeNull();
+    const { client } = await server();
+    expect(
+      (await client.send(new GetItemCommand({ TableName: table, Key: { id: { S: missing } } }))).Item,
+    ).toBeUndefined();
+  });
+
+  it('does not change the item once the window has closed', async () => {
+    await store.start(key, 100);
+    await sleep(150);
+    expect(await store.increment(key)).toBeNull();
+    expect((await item())?.count).toEqual({ N: '1' });
+  });
+
+  it('throws StoreUnavailableError within the timeout when nothing answers', async () => {
+    const unreachable = new DynamoDbCounterStore({ table, endpoint: 'http://127.0.0.1:9', timeoutMs: 300 });
+    const startedAt = performance.now();
+    await expect(unreachable.increment(key)).rejects.toBeInstanceOf(StoreUnavailableError);
+    await expect(unreachable.start(key, 1_000)).rejects.toBeInstanceOf(StoreUnavailableError);
+    expect(performance.now() - startedAt).toBeLessThan(2_000);
+  });
+});
