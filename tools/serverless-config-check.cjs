@@ -1,24 +1,49 @@
-// Checks the functions' environment with the handlers' own readConfig when `sls offline` starts,
-// so a wrong value stops startup with the variable's name instead of failing the first request.
+// Runs the handlers' own readConfig on each function's resolved environment:
+// - when `sls offline` starts, so a wrong value stops startup with the variable's name instead of
+//   failing the first request;
+// - when a stage is packaged (and so deployed), so a bad stage parameter never reaches AWS.
 const { require: requireTs } = require('tsx/cjs/api');
+
+// Values CloudFormation resolves at deploy time; checked for their shape with a stand-in.
+const DEPLOY_TIME_STAND_INS = { REDIS_URL: 'rediss://resolved-at-deploy.invalid:6379' };
 
 class ConfigCheckPlugin {
   constructor(serverless, _options, { log }) {
+    this.serverless = serverless;
+    this.log = log;
     this.hooks = {
-      'before:offline:start:init': () => this.check(serverless, log),
+      'before:offline:start:init': () => this.check({ offline: true }),
+      'before:package:initialize': () => this.refuseLocalStage() ?? this.check({ offline: false }),
     };
   }
 
-  check(serverless, log) {
-    const { readConfig, describeStore } = requireTs('../lib/config.ts', __filename);
-    const env = { ...serverless.service.provider.environment, IS_OFFLINE: 'true' };
-    let config;
-    try {
-      config = readConfig(env);
-    } catch (error) {
-      throw new serverless.classes.Error(`Configuration: ${error.message}`);
+  refuseLocalStage() {
+    const stage = this.serverless.getProvider('aws').getStage();
+    if (stage === 'local') {
+      throw new this.serverless.classes.Error(
+        'The "local" stage is for sls offline only. Package or deploy --stage dev (DynamoDB) or --stage prod (ElastiCache).',
+      );
     }
-    log.notice(`Counter store: ${describeStore(config)}; window ${config.windowMs / 1000} s`);
+  }
+
+  check({ offline }) {
+    const { readConfig, describeStore } = requireTs('../lib/config.ts', __filename);
+    const { provider, functions } = this.serverless.service;
+    const descriptions = new Set();
+    for (const [name, fn] of Object.entries(functions)) {
+      const env = { ...provider.environment, ...fn.environment, ...(offline ? { IS_OFFLINE: 'true' } : {}) };
+      for (const [key, value] of Object.entries(env)) {
+        if (typeof value !== 'string') env[key] = DEPLOY_TIME_STAND_INS[key] ?? JSON.stringify(value);
+      }
+      if (!offline) env.AWS_LAMBDA_FUNCTION_NAME = name;
+      try {
+        const config = readConfig(env);
+        descriptions.add(`${describeStore(config)}; window ${config.windowMs / 1000} s`);
+      } catch (error) {
+        throw new this.serverless.classes.Error(`Configuration of function ${name}: ${error.message}`);
+      }
+    }
+    for (const description of descriptions) this.log.notice(`Counter store: ${description}`);
   }
 }
 

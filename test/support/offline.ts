@@ -5,9 +5,18 @@ import { freePort, sleep } from './free-port';
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const SLS = `${ROOT}node_modules/serverless/bin/serverless.js`;
 
+const STORE_VARIABLES = [
+  'COUNTER_STORE',
+  'REDIS_URL',
+  'DYNAMODB_TABLE',
+  'DYNAMODB_ENDPOINT',
+  'HELLO_WINDOW_SECONDS',
+  'STORE_TIMEOUT_MS',
+] as const;
+
 export interface OfflineOptions {
   /** The functions' environment; unset variables are passed as empty, so the host's do not leak in. */
-  env: Partial<Record<'COUNTER_STORE' | 'REDIS_URL' | 'HELLO_WINDOW_SECONDS' | 'STORE_TIMEOUT_MS', string>>;
+  env: Partial<Record<(typeof STORE_VARIABLES)[number], string>>;
 }
 
 export interface Offline {
@@ -20,15 +29,22 @@ export interface Offline {
 /** Starts real serverless-offline (`sls offline start`) on free ports and waits until it answers. */
 export async function startOffline({ env }: OfflineOptions): Promise<Offline> {
   const [httpPort, lambdaPort] = [await freePort(), await freePort()];
-  const args = [SLS, 'offline', 'start', '--httpPort', String(httpPort), '--lambdaPort', String(lambdaPort)];
+  const args = [
+    SLS,
+    'offline',
+    'start',
+    '--stage',
+    'local',
+    '--httpPort',
+    String(httpPort),
+    '--lambdaPort',
+    String(lambdaPort),
+  ];
   const child = spawn(process.execPath, args, {
     cwd: ROOT,
     env: {
       ...process.env,
-      COUNTER_STORE: '',
-      REDIS_URL: '',
-      HELLO_WINDOW_SECONDS: '',
-      STORE_TIMEOUT_MS: '',
+      ...Object.fromEntries(STORE_VARIABLES.map((name) => [name, ''])),
       LOG_LEVEL: 'WARN',
       ...env,
     },
