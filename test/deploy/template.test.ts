@@ -1,0 +1,160 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { KEY_ATTRIBUTE, TTL_ATTRIBUTE } from '../../lib/counter/dynamodb';
+import { type CfnResource, type PackagedStage, packageStage, resourcesOfType, sls } from '../support/packaged-stage';
+
+const run = promisify(execFile);
+const stages: Record<'dev' | 'prod', PackagedStage> = {} as never;
+
+beforeAll(async () => {
+  stages.dev = await packageStage('dev');
+  stages.prod = await packageStage('prod');
+}, 120_000);
+
+const functions = (stage: PackagedStage) => resourcesOfType(stage, 'AWS::Lambda::Function').map(([, fn]) => fn);
+const role = (stage: PackagedStage) => stage.resources.IamRoleLambdaExecution as CfnResource;
+const statements = (stage: PackagedStage) =>
+  (
+    role(stage).Properties.Policies as { PolicyDocument: { Statement: { Action: string[]; Resource: unknown }[] } }[]
+  ).flatMap((policy) => policy.PolicyDocument.Statement);
+const managedPolicies = (stage: PackagedStage) => JSON.stringify(role(stage).Properties.ManagedPolicyArns ?? []);
+
+describe.each(['dev', 'prod'] as const)('Template: stage %s, packaged offline', (name) => {
+  it('passes cfn-lint', async () => {
+    // W3005: redundant DependsOn that the framework itself generates.
+    const lint = await run('cfn-lint', ['--ignore-checks', 'W3005', '--', stages[name].templateFile]).then(
+      () => ({ code: 0, output: '' }),
+      (error: { code: number | string; stdout?: string; message: string }) => ({
+        code: error.code,
+        output:
+          error.code === 'ENOENT'
+            ? 'cfn-lint is not installed (pip install cfn-lint)'
+            : (error.stdout ?? error.message),
+      }),
+    );
+    expect(lint).toEqual({ code: 0, output: '' });
+  });
+
+  it('routes exactly GET /hello and GET /hello/again', () => {
+    const routes = resourcesOfType(stages[name], 'AWS::ApiGatewayV2::Route').map(
+      ([, route]) => route.Properties.RouteKey,
+    );
+    expect(routes.sort()).toEqual(['GET /hello', 'GET /hello/again']);
+  });
+
+  it('runs both functions on nodejs24.x, arm64, with reserved concurrency', () => {
+    for (const fn of functions(stages[name])) {
+      expect(fn.Properties).toMatchObject({ Runtime: 'nodejs24.x', Architectures: ['arm64'] });
+      expect(fn.Properties.ReservedConcurrentExecutions).toBeGreaterThan(0);
+    }
+  });
+
+  it('keeps the logs for a set number of days', () => {
+    for (const [, group] of resourcesOfType(stages[name], 'AWS::Logs::LogGroup')) {
+      expect(group.Properties.RetentionInDays).toBeGreaterThan(0);
+    }
+  });
+
+  it('grants no IAM action with a wildcard', () => {
+    const actions = statements(stages[name]).flatMap((statement) => statement.Action);
+    expect(actions.length).toBeGreaterThan(0);
+    expect(actions.filter((action) => action.includes('*'))).toEqual([]);
+  });
+});
+
+describe('Template: stage dev (DynamoDB)', () => {
+  it('allows only PutItem and UpdateItem, only on the counter table', () => {
+    const dynamo = statements(stages.dev).filter((statement) =>
+      statement.Action.some((a) => a.startsWith('dynamodb:')),
+    );
+    expect(dynamo).toEqual([
+      {
+        Effect: 'Allow',
+        Action: ['dynamodb:PutItem', 'dynamodb:UpdateItem'],
+        Resource: { 'Fn::GetAtt': ['CounterTable', 'Arn'] },
+      },
+    ]);
+  });
+
+  it('keys the table and its TTL on the attributes the adapter writes', () => {
+    const table = stages.dev.resources.CounterTable as CfnResource;
+    expect(table.Properties.KeySchema).toEqual([{ AttributeName: KEY_ATTRIBUTE, KeyType: 'HASH' }]);
+    expect(table.Properties.TimeToLiveSpecification).toEqual({ AttributeName: TTL_ATTRIBUTE, Enabled: true });
+    expect(table.Properties.BillingMode).toBe('PAY_PER_REQUEST');
+  });
+
+  it('puts the functions in no VPC, and grants no VPC access', () => {
+    for (const fn of functions(stages.dev)) expect(fn.Properties.VpcConfig).toBeUndefined();
+    expect(managedPolicies(stages.dev)).not.toContain('AWSLambdaVPCAccessExecutionRole');
+  });
+});
+
+describe('Template: stage prod (ElastiCache Serverless, Valkey)', () => {
+  const cache = () => stages.prod.resources.Cache as CfnResource;
+  const ingress = () =>
+    (stages.prod.resources.CacheSecurityGroup as CfnResource).Properties.SecurityGroupIngress as Record<
+      string,
+      unknown
+    >[];
+
+  it("creates a Valkey serverless cache in the functions' subnets", () => {
+    expect(cache().Type).toBe('AWS::ElastiCache::ServerlessCache');
+    expect(cache().Properties.Engine).toBe('valkey');
+    for (const fn of functions(stages.prod)) {
+      expect((fn.Properties.VpcConfig as { SubnetIds: unknown }).SubnetIds).toEqual(cache().Properties.SubnetIds);
+    }
+  });
+
+  it("lets only the functions' security group reach the cache, on its port only", () => {
+    expect(cache().Properties.SecurityGroupIds).toEqual([{ Ref: 'CacheSecurityGroup' }]);
+    expect(ingress()).toEqual([
+      expect.objectContaining({
+        IpProtocol: 'tcp',
+        FromPort: 6379,
+        ToPort: 6379,
+        SourceSecurityGroupId: { Ref: 'FunctionSecurityGroup' },
+      }),
+    ]);
+    for (const fn of functions(stages.prod)) {
+      expect((fn.Properties.VpcConfig as { SecurityGroupIds: unknown }).SecurityGroupIds).toEqual([
+        { Ref: 'FunctionSecurityGroup' },
+      ]);
+    }
+  });
+
+  it('connects with TLS (rediss://): in-transit encryption is always on for ElastiCache Serverless', () => {
+    for (const fn of functions(stages.prod)) {
+      const url = (fn.Properties.Environment as { Variables: Record<string, { 'Fn::Join': [string, unknown[]] }> })
+        .Variables.REDIS_URL;
+      expect(url?.['Fn::Join'][1][0]).toBe('rediss://');
+    }
+  });
+
+  it('grants VPC access, and no DynamoDB', () => {
+    expect(managedPolicies(stages.prod)).toContain('AWSLambdaVPCAccessExecutionRole');
+    expect(JSON.stringify(statements(stages.prod))).not.toContain('dynamodb:');
+  });
+});
+
+describe('Stage local (sls offline)', () => {
+  it('resolves every environment value to a string, so offline never sees [object Object]', async () => {
+    const { code, output } = await sls('print', '--stage', 'local', '--format', 'json');
+    expect(code).toBe(0);
+    const config = JSON.parse(output.slice(output.indexOf('{'))) as {
+      provider: { environment: Record<string, unknown> };
+      functions: Record<string, { environment: Record<string, unknown> }>;
+    };
+    const values = [
+      config.provider.environment,
+      ...Object.values(config.functions).map((fn) => fn.environment),
+    ].flatMap((env) => Object.values(env));
+    expect(values.filter((value) => typeof value !== 'string')).toEqual([]);
+  });
+
+  it('refuses to be packaged, naming the stages that can be', async () => {
+    const { code, output } = await sls('package', '--stage', 'local');
+    expect(code).not.toBe(0);
+    expect(output).toContain('The "local" stage is for sls offline only');
+  });
+});
