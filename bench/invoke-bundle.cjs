@@ -1,0 +1,31 @@
+// Runs inside a fresh node process: imports a packaged function bundle, answers one synthetic
+// API Gateway v2 event (the cold start), then WARM_CALLS more (warm latency), and prints one JSON
+// line. Used by bench/lambda-memory.sh; plain CommonJS so it needs nothing but node.
+const { handler } = require(process.argv[2]);
+const event = { version: '2.0', rawPath: '/hello/again', requestContext: { http: { method: 'GET' } } };
+
+(async () => {
+  const loadedAt = performance.now(); // performance.now() counts from this process's start
+  const first = await handler(event);
+  const coldMs = performance.now();
+  const samples = [];
+  for (let i = 0; i < Number(process.env.WARM_CALLS ?? 300); i += 1) {
+    const t = performance.now();
+    await handler(event);
+    samples.push(performance.now() - t);
+  }
+  samples.sort((a, b) => a - b);
+  const pick = (q) => samples[Math.min(samples.length - 1, Math.floor(q * samples.length))];
+  console.log(
+    JSON.stringify({
+      status: first.statusCode,
+      processStartToImportedMs: +loadedAt.toFixed(1),
+      processStartToFirstAnswerMs: +coldMs.toFixed(1),
+      firstAnswerMs: +(coldMs - loadedAt).toFixed(1),
+      warmP50Ms: +pick(0.5).toFixed(3),
+      warmP99Ms: +pick(0.99).toFixed(3),
+      rssMb: +(process.memoryUsage().rss / 2 ** 20).toFixed(1),
+    }),
+  );
+  process.exit(0);
+})();
