@@ -7,8 +7,9 @@ export default defineConfig({
     // one file at a time keeps those builds apart (and two cores are busy enough).
     fileParallelism: false,
     testTimeout: 60_000,
-    // The tests' own process logs nothing; the serverless-offline processes they start log at WARN.
-    env: { POWERTOOLS_LOG_LEVEL: 'SILENT' },
+    // The tests' own process logs nothing and emits no metrics; the serverless-offline processes
+    // they start log at WARN unless a test asks for more.
+    env: { POWERTOOLS_LOG_LEVEL: 'SILENT', POWERTOOLS_METRICS_DISABLED: 'true' },
     hookTimeout: 90_000,
   },
 });

@@ -1,10 +1,10 @@
 import { EXPIRED, greeting, HELLO_KEY } from '../lib/greeting';
-import { getRoute, text } from '../lib/http';
+import { getRoute } from '../lib/http';
 import { getService } from '../lib/service';
 
 /** GET /hello/again: the next number while the window is open, else "Expired!". */
 export const handler = getRoute(async () => {
   const { store } = await getService();
   const count = await store.increment(HELLO_KEY);
-  return text(200, count === null ? EXPIRED : greeting(count));
+  return count === null ? { outcome: 'expired', body: EXPIRED } : { outcome: 'counted', body: greeting(count), count };
 });

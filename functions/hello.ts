@@ -1,10 +1,10 @@
 import { greeting, HELLO_KEY } from '../lib/greeting';
-import { getRoute, text } from '../lib/http';
+import { getRoute } from '../lib/http';
 import { getService } from '../lib/service';
 
 /** GET /hello: sets the count to 1 and (re)opens the window. */
 export const handler = getRoute(async () => {
   const { store, config } = await getService();
   const count = await store.start(HELLO_KEY, config.windowMs);
-  return text(200, greeting(count));
+  return { outcome: 'opened', body: greeting(count), count };
 });

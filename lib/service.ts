@@ -1,6 +1,7 @@
 import { type Config, describeStore, readConfig } from './config';
 import { type CounterStore, createCounterStore } from './counter';
-import { logger } from './logger';
+import { instrumented } from './counter/instrumented';
+import { logger } from './telemetry';
 
 export interface Service {
   config: Config;
@@ -16,8 +17,9 @@ const built = build();
 async function build(): Promise<{ service: Service } | { error: unknown }> {
   try {
     const config = readConfig(process.env);
-    const store = await createCounterStore(config.store);
-    logger.info('service configured', { store: describeStore(config), windowMs: config.windowMs });
+    logger.appendPersistentKeys({ store: config.store.kind });
+    const store = instrumented(await createCounterStore(config.store));
+    logger.info('service configured', { storeDetail: describeStore(config), windowMs: config.windowMs });
     return { service: { config, store } };
   } catch (error) {
     logger.error('cannot start: invalid configuration', { error });

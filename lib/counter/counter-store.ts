@@ -4,4 +4,6 @@ export interface CounterStore {
   start(key: string, windowMs: number): Promise<number>;
   /** Adds 1 while the window is open; `null` once it has closed or never opened. Never reopens it. */
   increment(key: string): Promise<number | null>;
+  /** Resolves when the store answers; changes nothing. For GET /health. */
+  ping(): Promise<void>;
 }

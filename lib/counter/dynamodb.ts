@@ -1,10 +1,12 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { StoreUnavailableError } from '../errors';
 import type { CounterStore } from './counter-store';
 
 /** The table's partition key; serverless.yml's table must use the same (a test checks it). */
 export const KEY_ATTRIBUTE = 'id';
+/** The key GET /health reads; never written. */
+const HEALTH_KEY = 'health:probe';
 /** Epoch seconds: the attribute the table's TTL is enabled on. */
 export const TTL_ATTRIBUTE = 'expiresAt';
 
@@ -33,12 +35,11 @@ export class DynamoDbCounterStore implements CounterStore {
 
   async start(key: string, windowMs: number): Promise<number> {
     const closesAt = this.#now() + windowMs;
-    await this.#send(
-      new PutCommand({
-        TableName: this.#table,
-        Item: { [KEY_ATTRIBUTE]: key, count: 1, closesAt, [TTL_ATTRIBUTE]: Math.ceil(closesAt / 1000) },
-      }),
-    );
+    const write = new PutCommand({
+      TableName: this.#table,
+      Item: { [KEY_ATTRIBUTE]: key, count: 1, closesAt, [TTL_ATTRIBUTE]: Math.ceil(closesAt / 1000) },
+    });
+    await unavailableOnFailure('PutItem', () => this.#client.send(write));
     return 1;
   }
 
@@ -63,12 +64,18 @@ export class DynamoDbCounterStore implements CounterStore {
     }
   }
 
-  async #send(command: PutCommand): Promise<void> {
-    try {
-      await this.#client.send(command);
-    } catch (error) {
-      throw new StoreUnavailableError('DynamoDB PutItem failed', { cause: error });
-    }
+  /** Reads an item that never exists: proves the table answers and this role may use it. */
+  async ping(): Promise<void> {
+    const read = new GetCommand({ TableName: this.#table, Key: { [KEY_ATTRIBUTE]: HEALTH_KEY } });
+    await unavailableOnFailure('GetItem', () => this.#client.send(read));
+  }
+}
+
+async function unavailableOnFailure(operation: string, send: () => Promise<unknown>): Promise<void> {
+  try {
+    await send();
+  } catch (error) {
+    throw new StoreUnavailableError(`DynamoDB ${operation} failed`, { cause: error });
   }
 }
 

@@ -27,4 +27,6 @@ export class MemoryCounterStore implements CounterStore {
     window.count += 1;
     return window.count;
   }
+
+  async ping(): Promise<void> {}
 }

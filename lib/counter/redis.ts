@@ -1,7 +1,7 @@
 import { Redis, type RedisOptions, type Result } from 'ioredis';
 import { redactUrl } from '../config';
 import { StoreUnavailableError } from '../errors';
-import { logger } from '../logger';
+import { logger } from '../telemetry';
 import type { CounterStore } from './counter-store';
 
 /**
@@ -69,6 +69,14 @@ export class RedisCounterStore implements CounterStore {
       return await this.#client.incrementWhileOpen(key);
     } catch (error) {
       throw new StoreUnavailableError('Redis increment failed', { cause: error });
+    }
+  }
+
+  async ping(): Promise<void> {
+    try {
+      await this.#client.ping();
+    } catch (error) {
+      throw new StoreUnavailableError('Redis PING failed', { cause: error });
     }
   }
 

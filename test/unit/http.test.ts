@@ -1,37 +1,82 @@
-import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import { describe, expect, it } from 'vitest';
+import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ConfigError, StoreUnavailableError } from '../../lib/errors';
-import { getRoute, text } from '../../lib/http';
+import { getRoute } from '../../lib/http';
+import { logger } from '../../lib/telemetry';
 
 const request = (method: string) => ({ requestContext: { http: { method } } }) as APIGatewayProxyEventV2;
+const context = { functionName: 'elecle-hello-test-hello', awsRequestId: 'req-1', memoryLimitInMB: '1024' } as Context;
 const TEXT_HEADERS = { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' };
 
+/** Calls the handler once and returns its result and the JSON lines it logged. */
+async function call(handler: ReturnType<typeof getRoute>, method = 'GET') {
+  const lines: string[] = [];
+  const capture = (chunk: unknown) => {
+    lines.push(String(chunk));
+    return true;
+  };
+  // Powertools writes ERROR lines to stderr, the others to stdout.
+  const spies = [vi.spyOn(process.stdout, 'write'), vi.spyOn(process.stderr, 'write')].map((spy) =>
+    spy.mockImplementation(capture),
+  );
+  logger.setLogLevel('INFO');
+  try {
+    const result = await handler(request(method), context);
+    return { result, logs: lines.map((line) => JSON.parse(line) as Record<string, unknown>) };
+  } finally {
+    for (const spy of spies) spy.mockRestore();
+  }
+}
+
+afterEach(() => logger.setLogLevel('SILENT'));
+
 describe('Function: getRoute', () => {
-  it('returns the route answer for GET', async () => {
-    const handler = getRoute(async () => text(200, 'Hello ELECLE 1'));
-    expect(await handler(request('GET'))).toEqual({ statusCode: 200, headers: TEXT_HEADERS, body: 'Hello ELECLE 1' });
+  it('returns the body as text and logs one line with the outcome, count and duration', async () => {
+    const { result, logs } = await call(
+      getRoute(async () => ({ outcome: 'opened', body: 'Hello ELECLE 1', count: 1 })),
+    );
+    expect(result).toEqual({ statusCode: 200, headers: TEXT_HEADERS, body: 'Hello ELECLE 1' });
+    expect(logs).toEqual([
+      expect.objectContaining({
+        level: 'INFO',
+        message: 'request',
+        outcome: 'opened',
+        statusCode: 200,
+        count: 1,
+        durationMs: expect.any(Number),
+        function_name: 'elecle-hello-test-hello',
+        function_request_id: 'req-1',
+        cold_start: expect.any(Boolean),
+      }),
+    ]);
   });
 
-  it('returns 405 without calling the route for other methods', async () => {
-    let called = false;
-    const handler = getRoute(async () => {
-      called = true;
-      return text(200, 'counted');
-    });
-    const result = await handler(request('HEAD'));
+  it('returns 405 for other methods without calling the route, as outcome not-found', async () => {
+    const respond = vi.fn();
+    const { result, logs } = await call(getRoute(respond), 'HEAD');
     expect(result).toMatchObject({ statusCode: 405, headers: { allow: 'GET' } });
-    expect(called).toBe(false);
+    expect(respond).not.toHaveBeenCalled();
+    expect(logs).toEqual([expect.objectContaining({ outcome: 'not-found', statusCode: 405 })]);
   });
 
-  it('returns 503 "Service Unavailable" for a store outage, without the error', async () => {
+  it('returns 503 "Service Unavailable" for a store outage, and logs the error with its cause', async () => {
     const handler = getRoute(async () => {
       throw new StoreUnavailableError('Redis increment failed', { cause: new Error('connect ECONNREFUSED') });
     });
-    expect(await handler(request('GET'))).toEqual({
-      statusCode: 503,
-      headers: TEXT_HEADERS,
-      body: 'Service Unavailable',
-    });
+    const { result, logs } = await call(handler);
+    expect(result).toEqual({ statusCode: 503, headers: TEXT_HEADERS, body: 'Service Unavailable' });
+    expect(logs).toEqual([
+      expect.objectContaining({
+        level: 'ERROR',
+        outcome: 'unavailable',
+        statusCode: 503,
+        error: expect.objectContaining({
+          name: 'StoreUnavailableError',
+          stack: expect.stringContaining('StoreUnavailableError'),
+          cause: expect.objectContaining({ message: 'connect ECONNREFUSED' }),
+        }),
+      }),
+    ]);
   });
 
   it('returns 500 "Internal Server Error" for anything else, without the error', async () => {
@@ -39,11 +84,15 @@ describe('Function: getRoute', () => {
       const handler = getRoute(async () => {
         throw error;
       });
-      expect(await handler(request('GET'))).toEqual({
-        statusCode: 500,
-        headers: TEXT_HEADERS,
-        body: 'Internal Server Error',
-      });
+      const { result, logs } = await call(handler);
+      expect(result).toEqual({ statusCode: 500, headers: TEXT_HEADERS, body: 'Internal Server Error' });
+      expect(logs).toEqual([expect.objectContaining({ level: 'ERROR', outcome: 'failed', statusCode: 500 })]);
     }
+  });
+
+  it('logs a healthy health check at DEBUG only', async () => {
+    const { result, logs } = await call(getRoute(async () => ({ outcome: 'healthy', body: 'ok' })));
+    expect(result.body).toBe('ok');
+    expect(logs).toEqual([]);
   });
 });
