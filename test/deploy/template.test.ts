@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { KEY_ATTRIBUTE, TTL_ATTRIBUTE } from '../../lib/counter/dynamodb';
+import { METRIC } from '../../lib/telemetry';
 import { type CfnResource, type PackagedStage, packageStage, resourcesOfType, sls } from '../support/packaged-stage';
 
 const run = promisify(execFile);
@@ -36,11 +37,11 @@ describe.each(['dev', 'prod'] as const)('Template: stage %s, packaged offline', 
     expect(lint).toEqual({ code: 0, output: '' });
   });
 
-  it('routes exactly GET /hello and GET /hello/again', () => {
+  it('routes exactly GET /hello, GET /hello/again and GET /health', () => {
     const routes = resourcesOfType(stages[name], 'AWS::ApiGatewayV2::Route').map(
       ([, route]) => route.Properties.RouteKey,
     );
-    expect(routes.sort()).toEqual(['GET /hello', 'GET /hello/again']);
+    expect(routes.sort()).toEqual(['GET /health', 'GET /hello', 'GET /hello/again']);
   });
 
   it('runs both functions on nodejs24.x, arm64, with reserved concurrency', () => {
@@ -56,6 +57,46 @@ describe.each(['dev', 'prod'] as const)('Template: stage %s, packaged offline', 
     }
   });
 
+  it('alarms on store failures, the 5xx rate and p99 duration, all to one SNS topic', () => {
+    const alarms = resourcesOfType(stages[name], 'AWS::CloudWatch::Alarm').map(([, alarm]) => alarm.Properties);
+    expect(alarms).toHaveLength(3);
+    for (const alarm of alarms) {
+      expect(alarm.AlarmActions).toEqual([{ Ref: 'AlarmTopic' }]);
+      expect(alarm.TreatMissingData).toBe('notBreaching');
+    }
+    const storeFailures = stages[name].resources.StoreFailuresAlarm?.Properties;
+    expect(storeFailures).toMatchObject({
+      Namespace: 'ElecleHello',
+      MetricName: METRIC.storeFailures,
+      Dimensions: [{ Name: 'service', Value: `elecle-hello-${name}` }],
+      Threshold: 0,
+      Period: 300,
+    });
+    expect(JSON.stringify(stages[name].resources.ServerErrorRateAlarm)).toContain('"MetricName":"5xx"');
+    expect(JSON.stringify(stages[name].resources.SlowRequestsAlarm)).toContain('"Stat":"p99"');
+    expect(stages[name].resources.AlarmEmailSubscription?.Properties).toMatchObject({
+      Protocol: 'email',
+      Endpoint: { Ref: 'AlarmEmail' },
+    });
+  });
+
+  it("has a dashboard whose body is JSON with the service's metrics", () => {
+    const dashboard = stages[name].resources.Dashboard as CfnResource;
+    const [body] = (dashboard.Properties.DashboardBody as { 'Fn::Sub': [string, object] })['Fn::Sub'];
+    const widgets = (JSON.parse(body.replace(/\$\{[^}]+\}/g, 'x')) as { widgets: unknown[] }).widgets;
+    expect(widgets.length).toBeGreaterThan(3);
+    for (const metric of Object.values(METRIC)) expect(body).toContain(`"${metric}"`);
+  });
+
+  it('emits metrics in AWS, and names the service per stage', () => {
+    for (const fn of functions(stages[name])) {
+      expect((fn.Properties.Environment as { Variables: object }).Variables).toMatchObject({
+        POWERTOOLS_METRICS_DISABLED: 'false',
+        POWERTOOLS_SERVICE_NAME: `elecle-hello-${name}`,
+      });
+    }
+  });
+
   it('grants no IAM action with a wildcard', () => {
     const actions = statements(stages[name]).flatMap((statement) => statement.Action);
     expect(actions.length).toBeGreaterThan(0);
@@ -64,14 +105,14 @@ describe.each(['dev', 'prod'] as const)('Template: stage %s, packaged offline', 
 });
 
 describe('Template: stage dev (DynamoDB)', () => {
-  it('allows only PutItem and UpdateItem, only on the counter table', () => {
+  it('allows only GetItem, PutItem and UpdateItem, only on the counter table', () => {
     const dynamo = statements(stages.dev).filter((statement) =>
       statement.Action.some((a) => a.startsWith('dynamodb:')),
     );
     expect(dynamo).toEqual([
       {
         Effect: 'Allow',
-        Action: ['dynamodb:PutItem', 'dynamodb:UpdateItem'],
+        Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
         Resource: { 'Fn::GetAtt': ['CounterTable', 'Arn'] },
       },
     ]);

@@ -15,8 +15,11 @@ const STORE_VARIABLES = [
 ] as const;
 
 export interface OfflineOptions {
-  /** The functions' environment; unset variables are passed as empty, so the host's do not leak in. */
-  env: Partial<Record<(typeof STORE_VARIABLES)[number], string>>;
+  /**
+   * The functions' environment; unset store variables are passed as empty, so the host's do not
+   * leak in. Logs default to WARN and metrics to off.
+   */
+  env: Partial<Record<(typeof STORE_VARIABLES)[number] | 'LOG_LEVEL' | 'POWERTOOLS_METRICS_DISABLED', string>>;
 }
 
 export interface Offline {
@@ -46,6 +49,7 @@ export async function startOffline({ env }: OfflineOptions): Promise<Offline> {
       ...process.env,
       ...Object.fromEntries(STORE_VARIABLES.map((name) => [name, ''])),
       LOG_LEVEL: 'WARN',
+      POWERTOOLS_METRICS_DISABLED: 'true',
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -14,26 +14,32 @@ export class TestRedisServer {
     readonly port: number,
     /** Set when the server speaks only TLS on `port`. */
     readonly tls: TlsFiles | undefined,
+    /** Set when the server requires AUTH. */
+    readonly password: string | undefined,
   ) {}
 
-  static async start({ tls = false } = {}): Promise<TestRedisServer> {
+  static async start({ tls = false, password }: { tls?: boolean; password?: string } = {}): Promise<TestRedisServer> {
     requireRedisServer();
-    const server = new TestRedisServer(await freePort(), tls ? makeTlsCertificate() : undefined);
+    const server = new TestRedisServer(await freePort(), tls ? makeTlsCertificate() : undefined, password);
     await server.restart();
     return server;
   }
 
   get url(): string {
-    return `${this.tls ? 'rediss' : 'redis'}://localhost:${this.port}`;
+    const auth = this.password ? `:${encodeURIComponent(this.password)}@` : '';
+    return `${this.tls ? 'rediss' : 'redis'}://${auth}localhost:${this.port}`;
   }
 
   /** A client for assertions (trusting the test CA under TLS); the caller quits it. */
   client(options: RedisOptions = {}): Redis {
-    return new Redis(this.url, {
+    const client = new Redis(this.url, {
       maxRetriesPerRequest: 1,
       ...(this.tls ? { tls: { ca: this.tls.ca } } : {}),
       ...options,
     });
+    // Tests stop this server on purpose: the client's reconnect errors are expected, not news.
+    client.on('error', () => {});
+    return client;
   }
 
   async restart(): Promise<void> {
@@ -45,7 +51,6 @@ export class TestRedisServer {
       },
     );
     const probe = this.client({ lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-    probe.on('error', () => {}); // refusals are expected until the server listens
     for (let attempt = 0; attempt < 100; attempt += 1) {
       try {
         await probe.connect();

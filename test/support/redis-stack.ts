@@ -10,8 +10,11 @@ export interface RedisStack {
   stop(): Promise<void>;
 }
 
-export async function startRedisStack(env: Omit<OfflineOptions['env'], 'REDIS_URL'> = {}): Promise<RedisStack> {
-  const redis = await TestRedisServer.start();
+export async function startRedisStack(
+  env: Omit<OfflineOptions['env'], 'REDIS_URL'> = {},
+  redisOptions: Parameters<typeof TestRedisServer.start>[0] = {},
+): Promise<RedisStack> {
+  const redis = await TestRedisServer.start(redisOptions);
   const inspector = redis.client();
   const offline = await startOffline({ env: { ...env, REDIS_URL: redis.url } });
   return {
