@@ -15,7 +15,7 @@ const event = { version: '2.0', rawPath: '/hello/again', requestContext: { http:
     samples.push(performance.now() - t);
   }
   samples.sort((a, b) => a - b);
-  const pick = (q) => samples[Math.min(samples.length - 1, Math.floor(q * samples.length))];
+  const pick = (q) => samples[Math.min(samples.length - 1, Math.floor(q * samples.length))] ?? Number.NaN;
   console.log(
     JSON.stringify({
       status: first.statusCode,

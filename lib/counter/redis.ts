@@ -9,7 +9,7 @@ import type { CounterStore } from './counter-store';
  * Redis runs a script without interleaving other commands. INCR keeps the key's expiry.
  * PTTL is -2 for a missing key and -1 for one without expiry; neither may count.
  */
-const INCREMENT_WHILE_OPEN = `
+export const INCREMENT_WHILE_OPEN = `
 if redis.call('PTTL', KEYS[1]) > 0 then
   return redis.call('INCR', KEYS[1])
 end

@@ -20,6 +20,10 @@ export interface OfflineOptions {
    * leak in. Logs default to WARN and metrics to off.
    */
   env: Partial<Record<(typeof STORE_VARIABLES)[number] | 'LOG_LEVEL' | 'POWERTOOLS_METRICS_DISABLED', string>>;
+  /** serverless.yml params, as `--param "name=value"`. */
+  params?: string[];
+  /** Keep the output for output() (the default), or discard it (a benchmark's millions of lines). */
+  output?: 'keep' | 'discard';
 }
 
 export interface Offline {
@@ -30,7 +34,7 @@ export interface Offline {
 }
 
 /** Starts real serverless-offline (`sls offline start`) on free ports and waits until it answers. */
-export async function startOffline({ env }: OfflineOptions): Promise<Offline> {
+export async function startOffline({ env, params = [], output: keep = 'keep' }: OfflineOptions): Promise<Offline> {
   const [httpPort, lambdaPort] = [await freePort(), await freePort()];
   const args = [
     SLS,
@@ -42,6 +46,7 @@ export async function startOffline({ env }: OfflineOptions): Promise<Offline> {
     String(httpPort),
     '--lambdaPort',
     String(lambdaPort),
+    ...params.flatMap((param) => ['--param', param]),
   ];
   const child = spawn(process.execPath, args, {
     cwd: ROOT,
@@ -52,7 +57,7 @@ export async function startOffline({ env }: OfflineOptions): Promise<Offline> {
       POWERTOOLS_METRICS_DISABLED: 'true',
       ...env,
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['ignore', keep === 'keep' ? 'pipe' : 'ignore', 'pipe'],
   });
   let output = '';
   child.stdout?.on('data', (chunk) => {

@@ -93,6 +93,12 @@ export class TestRedisServer {
     await exited;
   }
 
+  /** For exit handlers, which cannot wait. */
+  stopSync(): void {
+    this.thaw();
+    this.#process?.kill('SIGKILL');
+  }
+
   /** Connections stay open but nothing answers, as with a hung server. */
   freeze(): void {
     this.#process?.kill('SIGSTOP');

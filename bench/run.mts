@@ -1,0 +1,227 @@
+// npm run bench: every layer of a /hello/again request side by side, against the same Redis.
+//   limit    raw ioredis calling the adapter's script: one round trip, nothing else
+//   handler  the packaged /hello/again handler in-process, logging and metrics as deployed
+//   http     GET /hello/again through serverless-offline, in-process (npm start, compose) and
+//            worker mode (Lambda-like), measured with autocannon
+//   cold     a fresh node process importing each packaged bundle, to its first answer
+// Prints one table and writes bench/results.json. BENCH_SECONDS / BENCH_WARMUP_S shorten a run.
+import { execFileSync, fork } from 'node:child_process';
+import { mkdtempSync, statSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+import { INCREMENT_WHILE_OPEN } from '../lib/counter/redis';
+import { startOffline } from '../test/support/offline';
+import { packageStage } from '../test/support/packaged-stage';
+import { TestRedisServer } from '../test/support/redis-server';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const WARMUP_S = Number(process.env.BENCH_WARMUP_S ?? 2);
+const COLD_RUNS = 5;
+const KEY = 'hello:count';
+
+interface Row {
+  layer: string;
+  concurrency: number;
+  rps: number;
+  p50us: number;
+  p99us: number;
+  /** autocannon reports whole milliseconds. */
+  resolution: 'µs' | 'ms';
+  errors: number;
+  unexpected: number;
+  maxRssMb?: number;
+  /** Redis calls per command during the row (warm-up included), from INFO commandstats. */
+  redisCommands?: Record<string, number>;
+}
+
+const redis = await TestRedisServer.start();
+const inspector = redis.client();
+// A failed row must not leave redis-server running.
+process.on('exit', () => {
+  redis.stopSync();
+});
+const openWindow = () => inspector.set(KEY, 1, 'PX', 3_600_000); // every row counts inside one long window
+
+console.error(`bench: ${SECONDS} s per row after ${WARMUP_S} s of warm-up; packaging the prod stage...`);
+const stage = await packageStage('prod');
+const bundles = Object.fromEntries(
+  (['hello', 'helloAgain', 'health'] as const).map((name) => {
+    const directory = mkdtempSync(join(tmpdir(), `elecle-bench-${name}-`));
+    execFileSync('unzip', ['-q', stage.artifact(name), '-d', directory]);
+    const file = { hello: 'hello', helloAgain: 'hello-again', health: 'health' }[name];
+    return [name, { zip: stage.artifact(name), js: join(directory, `functions/${file}.js`) }];
+  }),
+) as Record<'hello' | 'helloAgain' | 'health', { zip: string; js: string }>;
+
+/** Calls per command since the last CONFIG RESETSTAT, from INFO commandstats. */
+async function commandCalls(): Promise<Record<string, number>> {
+  const info = await inspector.info('commandstats');
+  return Object.fromEntries(
+    [...info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)].map(([, command, calls]) => [command, Number(calls)]),
+  );
+}
+
+/** Runs one closed-loop layer in a plain node child process and counts the Redis commands it sent. */
+async function childRow(mode: 'limit' | 'handler', concurrency: number): Promise<Row> {
+  await inspector.config('RESETSTAT');
+  const row = await runChild(mode, concurrency);
+  const calls = await commandCalls();
+  // Leave out the inspector's own CONFIG RESETSTAT and INFO. PTTL and INCR run inside the script.
+  const sent = Object.fromEntries(Object.entries(calls).filter(([command]) => !/^(config|info)/.test(command)));
+  return { ...row, redisCommands: sent };
+}
+
+function runChild(mode: 'limit' | 'handler', concurrency: number): Promise<Row> {
+  return new Promise((resolve, reject) => {
+    const child = fork(join(ROOT, 'bench/load-child.mjs'), {
+      execArgv: [],
+      stdio: ['ignore', 'ignore', 'inherit', 'ipc'], // the handler's log lines go where Lambda's would: away
+      env: {
+        ...process.env,
+        MODE: mode,
+        REDIS_URL: redis.url,
+        BUNDLE: bundles.helloAgain.js,
+        SCRIPT: INCREMENT_WHILE_OPEN,
+        CONCURRENCY: String(concurrency),
+        SECONDS: String(SECONDS),
+        WARMUP_S: String(WARMUP_S),
+        // The handler as deployed: INFO request lines and metrics on.
+        COUNTER_STORE: 'redis',
+        POWERTOOLS_LOG_LEVEL: 'INFO',
+        POWERTOOLS_METRICS_DISABLED: 'false',
+        POWERTOOLS_SERVICE_NAME: 'elecle-hello-bench',
+        AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
+      },
+    });
+    child.once('message', (result) =>
+      resolve({ layer: mode, concurrency, resolution: 'µs', ...(result as object) } as Row),
+    );
+    child.once('exit', (code) => reject(new Error(`${mode} child exited with ${code} before reporting`)));
+  });
+}
+
+async function httpRows(mode: 'in-process' | 'worker'): Promise<Row[]> {
+  const offline = await startOffline({
+    env: { REDIS_URL: redis.url, LOG_LEVEL: 'INFO', POWERTOOLS_METRICS_DISABLED: 'false' },
+    ...(mode === 'worker' ? { params: ['offlineInProcess=false'] } : {}),
+    output: 'discard',
+  });
+  const rows: Row[] = [];
+  try {
+    for (const concurrency of [10, 50]) {
+      await openWindow();
+      const url = `${offline.baseUrl}/hello/again`;
+      await autocannon({ url, connections: concurrency, duration: WARMUP_S });
+      const result = await autocannon({ url, connections: concurrency, duration: SECONDS });
+      rows.push({
+        layer: `http ${mode}`,
+        concurrency,
+        rps: result.requests.total / SECONDS,
+        p50us: result.latency.p50 * 1000,
+        p99us: result.latency.p99 * 1000,
+        resolution: 'ms',
+        errors: result.errors + result.timeouts,
+        unexpected: result.non2xx,
+      });
+    }
+  } finally {
+    await offline.stop();
+  }
+  return rows;
+}
+
+function redisBenchmark(): string {
+  const out = execFileSync(
+    'redis-benchmark',
+    ['-p', String(redis.port), '-t', 'incr', '-n', '200000', '-c', '50', '-q'],
+    {
+      encoding: 'utf8',
+    },
+  );
+  return out.split('\r').at(-1)?.trim() ?? out.trim();
+}
+
+function coldStarts() {
+  return (Object.keys(bundles) as (keyof typeof bundles)[]).map((name) => {
+    const runs = Array.from({ length: COLD_RUNS }, () => {
+      const out = execFileSync(process.execPath, [join(ROOT, 'bench/invoke-bundle.cjs'), bundles[name].js], {
+        encoding: 'utf8',
+        env: {
+          PATH: process.env.PATH,
+          COUNTER_STORE: 'redis',
+          REDIS_URL: redis.url,
+          WARM_CALLS: '0',
+          POWERTOOLS_LOG_LEVEL: 'SILENT',
+        },
+      });
+      return JSON.parse(out.trim().split('\n').at(-1) ?? '{}') as {
+        status: number;
+        processStartToImportedMs: number;
+        firstAnswerMs: number;
+        processStartToFirstAnswerMs: number;
+      };
+    });
+    const median = (pick: (run: (typeof runs)[number]) => number) =>
+      runs.map(pick).sort((a, b) => a - b)[Math.floor(COLD_RUNS / 2)];
+    return {
+      function: name,
+      statuses: [...new Set(runs.map((run) => run.status))],
+      importMs: median((run) => run.processStartToImportedMs),
+      firstAnswerAfterImportMs: median((run) => run.firstAnswerMs),
+      processStartToFirstAnswerMs: median((run) => run.processStartToFirstAnswerMs),
+      zipBytes: statSync(bundles[name].zip).size,
+      bundleBytes: statSync(bundles[name].js).size,
+    };
+  });
+}
+
+const rows: Row[] = [];
+for (const concurrency of [1, 10, 50]) {
+  for (const mode of ['limit', 'handler'] as const) {
+    await openWindow();
+    console.error(`bench: ${mode} at concurrency ${concurrency}...`);
+    rows.push(await childRow(mode, concurrency));
+  }
+}
+for (const mode of ['in-process', 'worker'] as const) {
+  console.error(`bench: http ${mode}...`);
+  rows.push(...(await httpRows(mode)));
+}
+console.error('bench: redis-benchmark and cold starts...');
+const scale = redisBenchmark();
+const cold = coldStarts();
+
+const limitAt = (concurrency: number) => rows.find((row) => row.layer === 'limit' && row.concurrency === concurrency);
+const format = (us: number, resolution: Row['resolution']) =>
+  resolution === 'ms' ? `${(us / 1000).toFixed(0)} ms` : `${us.toFixed(0)} µs`;
+const table = rows.map((row) => ({
+  layer: row.layer,
+  c: row.concurrency,
+  'req/s': Math.round(row.rps),
+  p50: format(row.p50us, row.resolution),
+  p99: format(row.p99us, row.resolution),
+  'vs limit': `${(row.rps / (limitAt(row.concurrency)?.rps ?? Number.NaN)).toFixed(2)}x`,
+  'errors / non-200': `${row.errors} / ${row.unexpected}`,
+  'peak RSS': row.maxRssMb ? `${row.maxRssMb.toFixed(0)} MB` : '',
+}));
+console.log(
+  `\n${new Date().toISOString()} · ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'} · node ${process.version}`,
+);
+console.table(table);
+console.log('Redis calls per row, warm-up included (INFO commandstats; PTTL and INCR run inside the script):');
+for (const row of rows.filter((r) => r.redisCommands)) {
+  console.log(`  ${row.layer} c=${row.concurrency}: ${JSON.stringify(row.redisCommands)}`);
+}
+console.log(`redis-benchmark -t incr -c 50: ${scale}`);
+console.table(cold);
+writeFileSync(
+  join(ROOT, 'bench/results.json'),
+  `${JSON.stringify({ date: new Date().toISOString(), machine: { cpus: cpus().length, model: cpus()[0]?.model, node: process.version }, seconds: SECONDS, warmupSeconds: WARMUP_S, rows, redisBenchmark: scale, coldStarts: cold }, null, 2)}\n`,
+);
+console.log('written: bench/results.json');
+
+await inspector.quit();
+await redis.stop();
