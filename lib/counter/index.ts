@@ -33,8 +33,9 @@ function processMemoryStore(): CounterStore {
   if (!isMainThread) {
     throw new ConfigError(
       'COUNTER_STORE',
-      'is "memory", which needs serverless-offline --useInProcess (as `npm start` runs it): ' +
-        'in worker threads each function would count on its own. Set REDIS_URL to use Redis.',
+      'is "memory", which needs serverless-offline in-process (the default in serverless.yml; ' +
+        'offlineInProcess=false turns it off): in worker threads each function would count on its own. ' +
+        'Set REDIS_URL to use Redis.',
     );
   }
   const registry = globalThis as { [MEMORY_STORE]?: MemoryCounterStore };
