@@ -8,8 +8,9 @@ const { require: requireTs } = require('tsx/cjs/api');
 const DEPLOY_TIME_STAND_INS = { REDIS_URL: 'rediss://resolved-at-deploy.invalid:6379' };
 
 class ConfigCheckPlugin {
-  constructor(serverless, _options, { log }) {
+  constructor(serverless, options, { log }) {
     this.serverless = serverless;
+    this.options = options;
     this.log = log;
     this.hooks = {
       'before:offline:start:init': () => this.check({ offline: true }),
@@ -24,6 +25,10 @@ class ConfigCheckPlugin {
         'The "local" stage is for sls offline only. Package or deploy --stage dev (DynamoDB) or --stage prod (ElastiCache).',
       );
     }
+  }
+
+  inProcess() {
+    return this.options.useInProcess ?? this.serverless.service.custom?.['serverless-offline']?.useInProcess ?? false;
   }
 
   check({ offline }) {
@@ -42,6 +47,13 @@ class ConfigCheckPlugin {
       } catch (error) {
         throw new this.serverless.classes.Error(`Configuration of function ${name}: ${error.message}`);
       }
+    }
+    if (offline && [...descriptions].some((description) => description.startsWith('memory')) && !this.inProcess()) {
+      throw new this.serverless.classes.Error(
+        'Configuration: COUNTER_STORE is "memory", which needs serverless-offline in-process ' +
+          '(offlineInProcess=false runs worker threads, where each function would count on its own). ' +
+          'Set REDIS_URL to use Redis.',
+      );
     }
     for (const description of descriptions) this.log.notice(`Counter store: ${description}`);
   }

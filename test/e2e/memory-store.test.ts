@@ -42,4 +42,10 @@ describe('Startup: a wrong configuration value', () => {
     expect(code).not.toBe(0);
     expect(output).toContain(message);
   });
+
+  it('stops serverless-offline when the in-memory store would run in worker threads', async () => {
+    const { code, output } = await startOfflineExpectingFailure({ env: {}, params: ['offlineInProcess=false'] });
+    expect(code).not.toBe(0);
+    expect(output).toContain('COUNTER_STORE is "memory", which needs serverless-offline in-process');
+  });
 });
