@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `docker compose up` tested for real: build and start the stack, drive it from the host on
-# 127.0.0.1:8000 as a browser would, check that the Redis container holds the count, and measure
-# how long stopping takes. Always removes the stack (and its volumes) at the end.
+# 127.0.0.1:8000 as a browser would, check that the Redis container holds the count, stop and
+# freeze Redis under it, and measure how long stopping takes. Always removes the stack (and its
+# volumes) at the end.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -46,6 +47,23 @@ check "cache-control header" "cache-control: no-store" "$(grep '^cache-control:'
 check "an unknown path is a 404" "404" "$(curl -sS -o /dev/null -w '%{http_code}' --max-time 5 "$base/nope")"
 check "the healthcheck did not count" "2" "$(sleep 3; body /hello/again | sed 's/Hello ELECLE //')"
 check "Redis is not published to the host" "" "$(docker port "$("${compose[@]}" ps -q redis)")"
+
+# Redis pulled away and given back, as a user would try it: no app restart in between.
+timed() { curl -sS -o /dev/null -w '%{http_code} %{time_total}' --max-time 5 "$base$1"; }
+within() { awk -v t="$2" -v limit="$1" 'BEGIN { print (t < limit ? "yes" : "no (" t " s)") }'; }
+"${compose[@]}" stop redis >/dev/null 2>&1
+read -r code seconds <<<"$(timed /hello/again)"
+check "Redis stopped: /hello/again is a 503" "503" "$code"
+check "Redis stopped: ... within 1 s" "yes" "$(within 1 "$seconds")"
+check "Redis stopped: /health is a 503" "503" "$(timed /health | cut -d' ' -f1)"
+"${compose[@]}" start redis >/dev/null 2>&1
+for _ in $(seq 1 100); do [ "$(body /hello)" == "Hello ELECLE 1" ] && break; sleep 0.1; done
+check "Redis back: /hello answers again within 10 s" "Hello ELECLE 1" "$(body /hello)"
+"${compose[@]}" pause redis >/dev/null 2>&1
+read -r code seconds <<<"$(timed /hello/again)"
+"${compose[@]}" unpause redis >/dev/null 2>&1
+check "Redis frozen: /hello/again is a 503" "503" "$code"
+check "Redis frozen: ... within 2 s" "yes" "$(within 2 "$seconds")"
 
 started=$(date +%s%N)
 "${compose[@]}" stop --timeout 10 >/dev/null 2>&1
