@@ -1,8 +1,9 @@
 // Runs inside a fresh node process: imports a packaged function bundle, answers one synthetic
-// API Gateway v2 event (the cold start), then WARM_CALLS more (warm latency), and prints one JSON
-// line. Used by bench/lambda-memory.sh; plain CommonJS so it needs nothing but node.
+// API Gateway v2 GET event (the cold start), then WARM_CALLS more (warm latency), and prints one
+// JSON line with the first answer and the timings. Used by npm run bench, bench/lambda-memory.sh
+// and test/deploy/bundles.test.ts; plain CommonJS so it needs nothing but node.
 const { handler } = require(process.argv[2]);
-const event = { version: '2.0', rawPath: '/hello/again', requestContext: { http: { method: 'GET' } } };
+const event = { version: '2.0', rawPath: '/', requestContext: { http: { method: 'GET' } } };
 
 (async () => {
   const loadedAt = performance.now(); // performance.now() counts from this process's start
@@ -18,7 +19,7 @@ const event = { version: '2.0', rawPath: '/hello/again', requestContext: { http:
   const pick = (q) => samples[Math.min(samples.length - 1, Math.floor(q * samples.length))] ?? Number.NaN;
   console.log(
     JSON.stringify({
-      status: first.statusCode,
+      first: { statusCode: first.statusCode, headers: first.headers, body: first.body },
       processStartToImportedMs: +loadedAt.toFixed(1),
       processStartToFirstAnswerMs: +coldMs.toFixed(1),
       firstAnswerMs: +(coldMs - loadedAt).toFixed(1),

@@ -6,14 +6,14 @@
 //   cold     a fresh node process importing each packaged bundle, to its first answer
 // Prints one table and writes bench/results.json. BENCH_SECONDS / BENCH_WARMUP_S shorten a run.
 import { execFileSync, fork } from 'node:child_process';
-import { mkdtempSync, statSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { statSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { INCREMENT_WHILE_OPEN } from '../lib/counter/redis';
 import { startOffline } from '../test/support/offline';
-import { packageStage } from '../test/support/packaged-stage';
+import { type BundleRun, invokeBundle, packageStage } from '../test/support/packaged-stage';
 import { TestRedisServer } from '../test/support/redis-server';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -48,12 +48,10 @@ const openWindow = () => inspector.set(KEY, 1, 'PX', 3_600_000); // every row co
 console.error(`bench: ${SECONDS} s per row after ${WARMUP_S} s of warm-up; packaging the prod stage...`);
 const stage = await packageStage('prod');
 const bundles = Object.fromEntries(
-  (['hello', 'helloAgain', 'health'] as const).map((name) => {
-    const directory = mkdtempSync(join(tmpdir(), `elecle-bench-${name}-`));
-    execFileSync('unzip', ['-q', stage.artifact(name), '-d', directory]);
-    const file = { hello: 'hello', helloAgain: 'hello-again', health: 'health' }[name];
-    return [name, { zip: stage.artifact(name), js: join(directory, `functions/${file}.js`) }];
-  }),
+  (['hello', 'helloAgain', 'health'] as const).map((name) => [
+    name,
+    { zip: stage.artifact(name), js: stage.unpack(name) },
+  ]),
 ) as Record<'hello' | 'helloAgain' | 'health', { zip: string; js: string }>;
 
 /** Calls per command since the last CONFIG RESETSTAT, from INFO commandstats. */
@@ -144,38 +142,34 @@ function redisBenchmark(): string {
   return out.split('\r').at(-1)?.trim() ?? out.trim();
 }
 
-function coldStarts() {
-  return (Object.keys(bundles) as (keyof typeof bundles)[]).map((name) => {
-    const runs = Array.from({ length: COLD_RUNS }, () => {
-      const out = execFileSync(process.execPath, [join(ROOT, 'bench/invoke-bundle.cjs'), bundles[name].js], {
-        encoding: 'utf8',
-        env: {
-          PATH: process.env.PATH,
+async function coldStarts() {
+  const cold = [];
+  for (const name of Object.keys(bundles) as (keyof typeof bundles)[]) {
+    const runs: BundleRun[] = [];
+    for (let run = 0; run < COLD_RUNS; run += 1) {
+      runs.push(
+        await invokeBundle(bundles[name].js, {
           COUNTER_STORE: 'redis',
           REDIS_URL: redis.url,
-          WARM_CALLS: '0',
-          POWERTOOLS_LOG_LEVEL: 'SILENT',
-        },
-      });
-      return JSON.parse(out.trim().split('\n').at(-1) ?? '{}') as {
-        status: number;
-        processStartToImportedMs: number;
-        firstAnswerMs: number;
-        processStartToFirstAnswerMs: number;
-      };
-    });
-    const median = (pick: (run: (typeof runs)[number]) => number) =>
+          POWERTOOLS_LOG_LEVEL: 'INFO',
+          POWERTOOLS_METRICS_DISABLED: 'false',
+          AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
+        }),
+      );
+    }
+    const median = (pick: (run: BundleRun) => number) =>
       runs.map(pick).sort((a, b) => a - b)[Math.floor(COLD_RUNS / 2)];
-    return {
+    cold.push({
       function: name,
-      statuses: [...new Set(runs.map((run) => run.status))],
+      statuses: [...new Set(runs.map((run) => run.first.statusCode))],
       importMs: median((run) => run.processStartToImportedMs),
       firstAnswerAfterImportMs: median((run) => run.firstAnswerMs),
       processStartToFirstAnswerMs: median((run) => run.processStartToFirstAnswerMs),
       zipBytes: statSync(bundles[name].zip).size,
       bundleBytes: statSync(bundles[name].js).size,
-    };
-  });
+    });
+  }
+  return cold;
 }
 
 const rows: Row[] = [];
@@ -192,7 +186,7 @@ for (const mode of ['in-process', 'worker'] as const) {
 }
 console.error('bench: redis-benchmark and cold starts...');
 const scale = redisBenchmark();
-const cold = coldStarts();
+const cold = await coldStarts();
 
 const limitAt = (concurrency: number) => rows.find((row) => row.layer === 'limit' && row.concurrency === concurrency);
 const format = (us: number, resolution: Row['resolution']) =>

@@ -1,34 +1,12 @@
-import { execFile, execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDynalite, type TestDynamoDb } from '../support/dynalite';
-import { type PackagedStage, packageStage } from '../support/packaged-stage';
+import { invokeBundle, type PackagedStage, packageStage } from '../support/packaged-stage';
 import { TestRedisServer } from '../support/redis-server';
 
-const run = promisify(execFile);
-
-/** Unzips a function's artifact where no node_modules can help it: it must stand alone. */
-function unpack(stage: PackagedStage, functionName: string): string {
-  const directory = mkdtempSync(join(tmpdir(), `elecle-bundle-${functionName}-`));
-  execFileSync('unzip', ['-q', stage.artifact(functionName), '-d', directory]);
-  return directory;
-}
-
-/** Loads a bundle in a plain `node` process and calls its handler once with an API Gateway v2 event. */
-async function invoke(bundle: string, env: Record<string, string>) {
-  const script = `
-    const { handler } = require(${JSON.stringify(bundle)});
-    const event = { version: '2.0', rawPath: '/', requestContext: { http: { method: 'GET' } } };
-    handler(event).then((result) => { console.log(JSON.stringify(result)); process.exit(0); });
-  `;
-  const { stdout } = await run(process.execPath, ['-e', script], {
-    env: { PATH: process.env.PATH, POWERTOOLS_LOG_LEVEL: 'SILENT', HELLO_WINDOW_SECONDS: '30', ...env },
-  });
-  return JSON.parse(stdout.trim().split('\n').at(-1) ?? '') as { statusCode: number; body: string; headers: object };
-}
+/** The bundle's first answer, from a fresh plain node process. */
+const answer = async (handlerFile: string, env: Record<string, string>) =>
+  (await invokeBundle(handlerFile, { POWERTOOLS_LOG_LEVEL: 'SILENT', HELLO_WINDOW_SECONDS: '30', ...env })).first;
 
 const TEXT_HEADERS = { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' };
 const AWS_SDK_MARKER = 'Amz-Date'; // a SigV4 header name, in every AWS SDK client (a string: survives minifying)
@@ -58,15 +36,15 @@ describe('Bundles: stage dev (DynamoDB), each run in plain node against dynalite
   });
 
   it('answers /hello, then /hello/again, from the packaged zips', async () => {
-    const hello = join(unpack(stage, 'hello'), 'functions/hello.js');
-    const again = join(unpack(stage, 'helloAgain'), 'functions/hello-again.js');
-    expect(await invoke(again, env)).toEqual({ statusCode: 200, headers: TEXT_HEADERS, body: 'Expired!' });
-    expect(await invoke(hello, env)).toEqual({ statusCode: 200, headers: TEXT_HEADERS, body: 'Hello ELECLE 1' });
-    expect(await invoke(again, env)).toEqual({ statusCode: 200, headers: TEXT_HEADERS, body: 'Hello ELECLE 2' });
+    const hello = stage.unpack('hello');
+    const again = stage.unpack('helloAgain');
+    expect(await answer(again, env)).toEqual({ statusCode: 200, headers: TEXT_HEADERS, body: 'Expired!' });
+    expect(await answer(hello, env)).toEqual({ statusCode: 200, headers: TEXT_HEADERS, body: 'Hello ELECLE 1' });
+    expect(await answer(again, env)).toEqual({ statusCode: 200, headers: TEXT_HEADERS, body: 'Hello ELECLE 2' });
   });
 
   it('carries the AWS SDK and not ioredis', () => {
-    const code = readFileSync(join(unpack(stage, 'hello'), 'functions/hello.js'), 'utf8');
+    const code = readFileSync(stage.unpack('hello'), 'utf8');
     expect(code).toContain(AWS_SDK_MARKER);
     expect(code).not.toContain(IOREDIS_MARKER);
   });
@@ -87,14 +65,14 @@ describe('Bundles: stage prod (ElastiCache), each run in plain node against redi
 
   it('answers /hello, then /hello/again, from the packaged zips', async () => {
     const env = { COUNTER_STORE: 'redis', REDIS_URL: redis.url };
-    const hello = join(unpack(stage, 'hello'), 'functions/hello.js');
-    const again = join(unpack(stage, 'helloAgain'), 'functions/hello-again.js');
-    expect(await invoke(hello, env)).toEqual({ statusCode: 200, headers: TEXT_HEADERS, body: 'Hello ELECLE 1' });
-    expect(await invoke(again, env)).toEqual({ statusCode: 200, headers: TEXT_HEADERS, body: 'Hello ELECLE 2' });
+    const hello = stage.unpack('hello');
+    const again = stage.unpack('helloAgain');
+    expect(await answer(hello, env)).toEqual({ statusCode: 200, headers: TEXT_HEADERS, body: 'Hello ELECLE 1' });
+    expect(await answer(again, env)).toEqual({ statusCode: 200, headers: TEXT_HEADERS, body: 'Hello ELECLE 2' });
   });
 
   it('carries ioredis and no AWS SDK', () => {
-    const code = readFileSync(join(unpack(stage, 'hello'), 'functions/hello.js'), 'utf8');
+    const code = readFileSync(stage.unpack('hello'), 'utf8');
     expect(code).toContain(IOREDIS_MARKER);
     expect(code).not.toContain(AWS_SDK_MARKER);
   });

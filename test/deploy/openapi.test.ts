@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { compileErrors, dereference, validate } from '@readme/openapi-parser';
 import { describe, expect, it } from 'vitest';
-import { sls } from '../support/packaged-stage';
+import { printConfig } from '../support/packaged-stage';
 
 const OPENAPI = fileURLToPath(new URL('../../openapi.yaml', import.meta.url));
 
@@ -13,11 +13,9 @@ const load = async () => (await dereference(OPENAPI)) as unknown as Document;
 
 /** "GET /hello"-style keys of the routes serverless.yml declares. */
 async function serverlessRoutes(): Promise<string[]> {
-  const { code, output } = await sls('print', '--stage', 'local', '--format', 'json');
-  expect(code).toBe(0);
-  const config = JSON.parse(output.slice(output.indexOf('{'))) as {
+  const config = await printConfig<{
     functions: Record<string, { events: { httpApi?: { method: string; path: string } }[] }>;
-  };
+  }>('local');
   return Object.values(config.functions)
     .flatMap((fn) => fn.events.flatMap((event) => (event.httpApi ? [event.httpApi] : [])))
     .map(({ method, path }) => `${method.toUpperCase()} ${path}`)

@@ -3,7 +3,14 @@ import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { KEY_ATTRIBUTE, TTL_ATTRIBUTE } from '../../lib/counter/dynamodb';
 import { METRIC } from '../../lib/telemetry';
-import { type CfnResource, type PackagedStage, packageStage, resourcesOfType, sls } from '../support/packaged-stage';
+import {
+  type CfnResource,
+  type PackagedStage,
+  packageStage,
+  printConfig,
+  resourcesOfType,
+  sls,
+} from '../support/packaged-stage';
 
 const run = promisify(execFile);
 const stages: Record<'dev' | 'prod', PackagedStage> = {} as never;
@@ -180,12 +187,10 @@ describe('Template: stage prod (ElastiCache Serverless, Valkey)', () => {
 
 describe('Stage local (sls offline)', () => {
   it('resolves every environment value to a string, so offline never sees [object Object]', async () => {
-    const { code, output } = await sls('print', '--stage', 'local', '--format', 'json');
-    expect(code).toBe(0);
-    const config = JSON.parse(output.slice(output.indexOf('{'))) as {
+    const config = await printConfig<{
       provider: { environment: Record<string, unknown> };
       functions: Record<string, { environment: Record<string, unknown> }>;
-    };
+    }>('local');
     const values = [
       config.provider.environment,
       ...Object.values(config.functions).map((fn) => fn.environment),

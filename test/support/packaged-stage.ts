@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,6 +8,7 @@ import { promisify } from 'node:util';
 const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const SLS = join(ROOT, 'node_modules/serverless/bin/serverless.js');
+const INVOKE_BUNDLE = join(ROOT, 'bench/invoke-bundle.cjs');
 
 type Json = Record<string, unknown>;
 export interface CfnResource {
@@ -21,6 +22,8 @@ export interface PackagedStage {
   resources: Record<string, CfnResource>;
   /** The path of a function's zip. */
   artifact(functionName: string): string;
+  /** Unzips a function where no node_modules can help it (it must stand alone); returns its handler file. */
+  unpack(functionName: string): string;
 }
 
 /** `sls package --stage <stage>` as a deploy runs it, offline, into a directory of its own. */
@@ -31,12 +34,39 @@ export async function packageStage(stage: string): Promise<PackagedStage> {
   await run(process.execPath, [SLS, 'package', '--stage', stage, '--package', directory], { cwd: ROOT });
   const templateFile = join(directory, 'cloudformation-template-update-stack.json');
   const template = JSON.parse(readFileSync(templateFile, 'utf8')) as { Resources: Record<string, CfnResource> };
+  const state = JSON.parse(readFileSync(join(directory, 'serverless-state.json'), 'utf8')) as {
+    service: { functions: Record<string, { handler: string }> };
+  };
+  const artifact = (functionName: string) => join(directory, `${functionName}.zip`);
   return {
     directory,
     templateFile,
     resources: template.Resources,
-    artifact: (functionName) => join(directory, `${functionName}.zip`),
+    artifact,
+    unpack(functionName) {
+      const handler = state.service.functions[functionName]?.handler; // e.g. functions/hello-again.handler
+      if (!handler) throw new Error(`stage ${stage} has no function ${functionName}`);
+      const unpacked = mkdtempSync(join(tmpdir(), `elecle-bundle-${functionName}-`));
+      execFileSync('unzip', ['-q', artifact(functionName), '-d', unpacked]);
+      return join(unpacked, `${handler.slice(0, handler.lastIndexOf('.'))}.js`);
+    },
   };
+}
+
+export interface BundleRun {
+  /** The first answer, to a synthetic API Gateway v2 GET event. */
+  first: { statusCode: number; headers: object; body: string };
+  processStartToImportedMs: number;
+  processStartToFirstAnswerMs: number;
+  firstAnswerMs: number;
+}
+
+/** Loads a bundle in a fresh plain `node` process (bench/invoke-bundle.cjs) and calls it once. */
+export async function invokeBundle(handlerFile: string, env: Record<string, string>): Promise<BundleRun> {
+  const { stdout } = await run(process.execPath, [INVOKE_BUNDLE, handlerFile], {
+    env: { PATH: process.env.PATH, WARM_CALLS: '0', ...env },
+  });
+  return JSON.parse(stdout.trim().split('\n').at(-1) ?? '') as BundleRun;
 }
 
 /** Runs `sls <args>` in the project and returns its exit code and output. */
@@ -48,6 +78,13 @@ export async function sls(...args: string[]): Promise<{ code: number; output: st
     const failed = error as { code: number; stdout: string; stderr: string };
     return { code: failed.code, output: failed.stdout + failed.stderr };
   }
+}
+
+/** serverless.yml as the framework resolves it for a stage (`sls print --format json`). */
+export async function printConfig<T>(stage: string): Promise<T> {
+  const { code, output } = await sls('print', '--stage', stage, '--format', 'json');
+  if (code !== 0) throw new Error(`sls print --stage ${stage} failed:\n${output}`);
+  return JSON.parse(output.slice(output.indexOf('{'))) as T;
 }
 
 export function resourcesOfType(stage: PackagedStage, type: string): [string, CfnResource][] {
