@@ -12,8 +12,10 @@ async function limitCall() {
   const { Redis } = createRequire(import.meta.url)('ioredis');
   const client = new Redis(REDIS_URL);
   client.defineCommand('incrementWhileOpen', { numberOfKeys: 1, lua: SCRIPT });
-  await client.incrementWhileOpen(KEY); // loads the script: EVALSHA from here on
-  return async () => typeof (await client.incrementWhileOpen(KEY)) === 'number';
+  // The adapter's deadline argument: far enough ahead that the script always runs.
+  const deadline = () => Date.now() + 60_000;
+  await client.incrementWhileOpen(KEY, deadline()); // loads the script: EVALSHA from here on
+  return async () => typeof (await client.incrementWhileOpen(KEY, deadline())) === 'number';
 }
 
 async function handlerCall() {

@@ -2,7 +2,7 @@ import { ConfigError } from './errors';
 
 export type StoreConfig =
   | { kind: 'memory' }
-  | { kind: 'redis'; url: string; timeoutMs: number }
+  | { kind: 'redis'; url: string; timeoutMs: number; maxIdleMs: number }
   | { kind: 'dynamodb'; table: string; endpoint: string | undefined; timeoutMs: number };
 
 export interface Config {
@@ -17,6 +17,10 @@ const STORE_KINDS = ['memory', 'redis', 'dynamodb'] as const;
 const DEFAULT_WINDOW_SECONDS = 30;
 const MAX_WINDOW_SECONDS = 24 * 60 * 60;
 const DEFAULT_STORE_TIMEOUT_MS = 500;
+// AWS drops idle TCP flows through NATs, load balancers and a Lambda function's VPC interface
+// after 350 s, without telling either end; a connection is replaced well before that.
+const DEFAULT_MAX_IDLE_SECONDS = 240;
+const LOG_LEVELS = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'CRITICAL', 'SILENT'] as const;
 
 /**
  * Reads and validates the environment once. Throws a ConfigError naming the first bad variable.
@@ -27,7 +31,24 @@ export function readConfig(env: Env): Config {
     min: 0.001,
     max: MAX_WINDOW_SECONDS,
   });
+  // Checked whatever the store, so a typo is caught before the store that would use it is chosen.
+  readStoreTimeout(env);
+  readMaxIdleMs(env);
+  readLogLevel(env);
   return { windowMs: Math.round(windowSeconds * 1000), store: readStoreConfig(env) };
+}
+
+/** serverless.yml passes LOG_LEVEL to Powertools as POWERTOOLS_LOG_LEVEL; people set LOG_LEVEL. */
+function readLogLevel(env: Env): void {
+  const level = value(env, 'POWERTOOLS_LOG_LEVEL') ?? value(env, 'LOG_LEVEL');
+  if (level !== undefined && !(LOG_LEVELS as readonly string[]).includes(level.toUpperCase())) {
+    throw new ConfigError('LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')} (got "${level}")`);
+  }
+}
+
+function readMaxIdleMs(env: Env): number {
+  const seconds = readNumber(env, 'STORE_MAX_IDLE_SECONDS', DEFAULT_MAX_IDLE_SECONDS, { min: 1, max: 3600 });
+  return Math.round(seconds * 1000);
 }
 
 function readStoreConfig(env: Env): StoreConfig {
@@ -42,7 +63,7 @@ function readStoreConfig(env: Env): StoreConfig {
       }
       return { kind };
     case 'redis':
-      return { kind, url: readRedisUrl(env), timeoutMs: readStoreTimeout(env) };
+      return { kind, url: readRedisUrl(env), timeoutMs: readStoreTimeout(env), maxIdleMs: readMaxIdleMs(env) };
     case 'dynamodb':
       return { kind, table: readTableName(env), endpoint: readEndpoint(env), timeoutMs: readStoreTimeout(env) };
     default:
@@ -70,6 +91,9 @@ function readRedisUrl(env: Env): string {
   }
   if (!url.hostname) {
     throw new ConfigError('REDIS_URL', 'has no host');
+  }
+  if (!/^\/?(\d{1,5})?$/.test(url.pathname)) {
+    throw new ConfigError('REDIS_URL', `must name a database by its number, as in /0 (got "${url.pathname}")`);
   }
   return raw;
 }

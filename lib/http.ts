@@ -1,18 +1,35 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { StoreUnavailableError } from './errors';
+import { inOwnInvocation } from './invocation';
+import { OutageLog } from './outage-log';
 import { logger, METRIC, MetricUnit, metrics } from './telemetry';
 
 export type TextResult = APIGatewayProxyStructuredResultV2 & { statusCode: number; body: string };
 export type GetHandler = (event: APIGatewayProxyEventV2, context?: Context) => Promise<TextResult>;
 
 /** What a request came to, as its log line and metrics name it. */
-export type Outcome = 'opened' | 'counted' | 'expired' | 'healthy' | 'unavailable' | 'not-found' | 'failed';
+export type Outcome =
+  | 'opened'
+  | 'counted'
+  | 'expired'
+  | 'healthy'
+  | 'unavailable'
+  | 'not-found'
+  | 'bad-request'
+  | 'failed';
 
 /** A route's answer: the body of a 200, and what it means. */
 export interface RouteAnswer {
   outcome: Outcome;
   body: string;
   count?: number;
+}
+
+interface Answer {
+  result: TextResult;
+  outcome: Outcome;
+  count?: number;
+  error?: unknown;
 }
 
 const TEXT_HEADERS = {
@@ -27,20 +44,59 @@ const OUTCOME_METRICS: Partial<Record<Outcome, string>> = {
   expired: METRIC.expiredAnswers,
 };
 
+/** One per function instance: an outage is seen by every route of it. */
+const outageLog = new OutageLog();
+
 export function text(statusCode: number, body: string, headers: Record<string, string> = {}): TextResult {
   return { statusCode, headers: { ...TEXT_HEADERS, ...headers }, body };
 }
 
 /**
  * Wraps a route that only answers GET. Each request ends in one log line (outcome, status, count,
- * duration; the whole error when one occurred) and its metrics. It never throws: serverless-offline
- * would turn a thrown error into a 200 with the stack trace, where API Gateway answers 500.
+ * duration; the error when one occurred) and its metrics. It answers every event, malformed ones
+ * included, and never throws: serverless-offline would turn a thrown error into a 200 with the
+ * stack trace, where API Gateway answers 500.
  */
 export function getRoute(respond: () => Promise<RouteAnswer>): GetHandler {
-  return async (event, context) => {
-    const startedAt = performance.now();
-    if (context) logger.addContext(context);
-    const { result, outcome, count, error } = await answer(event, respond);
+  return (event, context) =>
+    inOwnInvocation(context?.awsRequestId, async () => {
+      const startedAt = performance.now();
+      let answer: Answer;
+      try {
+        if (isContext(context)) logger.addContext(context);
+        answer = await answerEvent(event, respond);
+      } catch (error) {
+        answer = { result: text(500, 'Internal Server Error'), outcome: 'failed', error };
+      }
+      record(answer, performance.now() - startedAt);
+      return answer.result;
+    });
+}
+
+async function answerEvent(event: unknown, respond: () => Promise<RouteAnswer>): Promise<Answer> {
+  const method = methodOf(event);
+  if (method === undefined) {
+    return { result: text(400, 'Bad Request'), outcome: 'bad-request', error: 'not an API Gateway HTTP API event' };
+  }
+  // Guards against HEAD, which a local HTTP server may route to a GET handler: it must not count.
+  if (method !== 'GET') {
+    return { result: text(405, 'Method Not Allowed', { allow: 'GET' }), outcome: 'not-found' };
+  }
+  try {
+    const { outcome, body, count } = await respond();
+    outageLog.recovered();
+    return { result: text(200, body), outcome, ...(count === undefined ? {} : { count }) };
+  } catch (error) {
+    // The client gets a status and its plain name; the log gets the error.
+    if (error instanceof StoreUnavailableError) {
+      return { result: text(503, 'Service Unavailable'), outcome: 'unavailable', error };
+    }
+    return { result: text(500, 'Internal Server Error'), outcome: 'failed', error };
+  }
+}
+
+function record({ result, outcome, count, error }: Answer, durationMs: number): void {
+  try {
     const metric = OUTCOME_METRICS[outcome];
     if (metric) metrics.addMetric(metric, MetricUnit.Count, 1);
     if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
@@ -48,32 +104,23 @@ export function getRoute(respond: () => Promise<RouteAnswer>): GetHandler {
       outcome,
       statusCode: result.statusCode,
       ...(count === undefined ? {} : { count }),
-      durationMs: Math.round((performance.now() - startedAt) * 100) / 100,
+      durationMs: Math.round(durationMs * 100) / 100,
     };
-    if (error !== undefined) logger.error('request failed', { ...line, error });
+    if (error !== undefined) logger.error('request failed', { ...line, error: outageLog.describe(error) });
     else if (outcome === 'healthy')
       logger.debug('request', line); // a health check every few seconds is noise
     else logger.info('request', line);
-    return result;
-  };
+  } catch {
+    // Telemetry must never turn an answer into a crash.
+  }
 }
 
-async function answer(
-  event: APIGatewayProxyEventV2,
-  respond: () => Promise<RouteAnswer>,
-): Promise<{ result: TextResult; outcome: Outcome; count?: number; error?: unknown }> {
-  // Guards against HEAD, which a local HTTP server may route to a GET handler: it must not count.
-  if (event.requestContext.http.method !== 'GET') {
-    return { result: text(405, 'Method Not Allowed', { allow: 'GET' }), outcome: 'not-found' };
-  }
-  try {
-    const { outcome, body, count } = await respond();
-    return { result: text(200, body), outcome, ...(count === undefined ? {} : { count }) };
-  } catch (error) {
-    // The client gets a status and its plain name; the log gets the error with stack and cause.
-    if (error instanceof StoreUnavailableError) {
-      return { result: text(503, 'Service Unavailable'), outcome: 'unavailable', error };
-    }
-    return { result: text(500, 'Internal Server Error'), outcome: 'failed', error };
-  }
+function methodOf(event: unknown): string | undefined {
+  const method = (event as { requestContext?: { http?: { method?: unknown } } } | null | undefined)?.requestContext
+    ?.http?.method;
+  return typeof method === 'string' ? method : undefined;
+}
+
+function isContext(context: unknown): context is Context {
+  return typeof context === 'object' && context !== null && 'awsRequestId' in context;
 }

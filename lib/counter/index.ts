@@ -16,7 +16,7 @@ export async function createCounterStore(config: StoreConfig): Promise<CounterSt
       return processMemoryStore();
     case 'redis': {
       const { RedisCounterStore } = await import('./redis');
-      return new RedisCounterStore({ url: config.url, timeoutMs: config.timeoutMs });
+      return new RedisCounterStore(config);
     }
     case 'dynamodb': {
       const { DynamoDbCounterStore } = await import('./dynamodb');

@@ -1,111 +1,108 @@
-import { Redis, type RedisOptions, type Result } from 'ioredis';
-import { redactUrl } from '../config';
+import type { Redis, RedisOptions, Result } from 'ioredis';
 import { StoreUnavailableError } from '../errors';
 import { logger } from '../telemetry';
 import type { CounterStore } from './counter-store';
+import { RedisConnection } from './redis-connection';
+
+/**
+ * Every write carries a deadline (ARGV[1], epoch ms): the time after which this service has
+ * answered 503 for it. Redis checks it against its own clock before changing anything, so a
+ * command that reaches Redis late (it was frozen, or the network held it) does nothing instead
+ * of taking effect after the client was told it failed. -1 means "too late, nothing done".
+ */
+const UNLESS_PAST_DEADLINE = `
+local now = redis.call('TIME')
+if tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000) > tonumber(ARGV[1]) then
+  return -1
+end
+`;
+
+/** Sets the counter to 1 and (re)opens the window of ARGV[2] ms. */
+export const OPEN_WINDOW = `${UNLESS_PAST_DEADLINE}
+redis.call('SET', KEYS[1], 1, 'PX', ARGV[2])
+return 1
+`;
 
 /**
  * INCR creates a missing key (with no expiry), so the check and the increment must be one step:
  * Redis runs a script without interleaving other commands. INCR keeps the key's expiry.
  * PTTL is -2 for a missing key and -1 for one without expiry; neither may count.
  */
-export const INCREMENT_WHILE_OPEN = `
+export const INCREMENT_WHILE_OPEN = `${UNLESS_PAST_DEADLINE}
 if redis.call('PTTL', KEYS[1]) > 0 then
   return redis.call('INCR', KEYS[1])
 end
 return false
 `;
 
+const PAST_DEADLINE = -1;
+
 declare module 'ioredis' {
   interface RedisCommander<Context> {
-    incrementWhileOpen(key: string): Result<number | null, Context>;
+    openWindow(key: string, deadline: number, windowMs: number): Result<number, Context>;
+    incrementWhileOpen(key: string, deadline: number): Result<number | null, Context>;
   }
+}
+
+/** Defines this store's scripts on a client (ioredis sends EVALSHA, and EVAL after a NOSCRIPT). */
+export function defineCounterCommands(client: Redis): void {
+  client.defineCommand('openWindow', { numberOfKeys: 1, lua: OPEN_WINDOW });
+  client.defineCommand('incrementWhileOpen', { numberOfKeys: 1, lua: INCREMENT_WHILE_OPEN });
+}
+
+export interface RedisCounterStoreOptions {
+  url: string;
+  timeoutMs: number;
+  maxIdleMs: number;
+  /** Added to each client's options (a test's own TLS CA, say). */
+  clientOptions?: RedisOptions;
 }
 
 /**
- * Fail fast instead of waiting through ioredis's 20 reconnects: a request gets its answer (or a
- * 503) within about one timeout, and the client keeps reconnecting in the background.
+ * Takes a URL, not a client: a connection that fails once is replaced by a new client (see
+ * RedisConnection), so the store must be able to make clients of its own.
  */
-export function redisOptions(timeoutMs: number): RedisOptions {
-  return {
-    connectTimeout: timeoutMs,
-    commandTimeout: timeoutMs,
-    maxRetriesPerRequest: 0,
-    // Lets the first command after start or a reconnect wait for the connection instead of failing.
-    enableOfflineQueue: true,
-    autoResendUnfulfilledCommands: false,
-    retryStrategy: (attempt) => Math.min(attempt * 50, 200),
-  };
-}
-
 export class RedisCounterStore implements CounterStore {
-  readonly #client: Redis;
-  readonly #ownsClient: boolean;
+  readonly #connection: RedisConnection;
+  #clockWarned = false;
 
-  /** Uses `client` as given (and leaves closing it to its owner), or connects to `url`. */
-  constructor(target: { client: Redis } | { url: string; timeoutMs: number }) {
-    if ('client' in target) {
-      this.#client = target.client;
-      this.#ownsClient = false;
-    } else {
-      this.#client = new Redis(target.url, redisOptions(target.timeoutMs));
-      this.#ownsClient = true;
-      reportConnectionState(this.#client, redactUrl(target.url));
-    }
-    this.#client.defineCommand('incrementWhileOpen', { numberOfKeys: 1, lua: INCREMENT_WHILE_OPEN });
+  constructor(options: RedisCounterStoreOptions) {
+    this.#connection = new RedisConnection({ ...options, prepare: defineCounterCommands });
   }
 
   async start(key: string, windowMs: number): Promise<number> {
-    try {
-      await this.#client.set(key, 1, 'PX', windowMs);
-      return 1;
-    } catch (error) {
-      throw new StoreUnavailableError('Redis SET failed', { cause: error });
-    }
+    await this.#write((client, deadline) => client.openWindow(key, deadline, windowMs));
+    return 1;
   }
 
-  async increment(key: string): Promise<number | null> {
-    try {
-      return await this.#client.incrementWhileOpen(key);
-    } catch (error) {
-      throw new StoreUnavailableError('Redis increment failed', { cause: error });
-    }
+  increment(key: string): Promise<number | null> {
+    return this.#write((client, deadline) => client.incrementWhileOpen(key, deadline));
   }
 
   async ping(): Promise<void> {
-    try {
-      await this.#client.ping();
-    } catch (error) {
-      throw new StoreUnavailableError('Redis PING failed', { cause: error });
-    }
+    await this.#connection.send((client) => client.ping());
   }
 
-  /** Closes the connection if this store opened it. */
-  async close(): Promise<void> {
-    if (this.#ownsClient) await this.#client.quit().catch(() => this.#client.disconnect());
+  /** Closes the connection. */
+  close(): Promise<void> {
+    return this.#connection.close();
   }
-}
 
-/** One log line when the connection is lost and one when it is back, not one per retry. */
-function reportConnectionState(client: Redis, url: string): void {
-  // A plain connection to a TLS-only server (ElastiCache Serverless is one) is reset or hangs.
-  const hint = url.startsWith('redis://')
-    ? { hint: 'if the server requires TLS (ElastiCache does), use rediss://' }
-    : {};
-  let connected = false;
-  let failureReported = false;
-  client.on('ready', () => {
-    connected = true;
-    failureReported = false;
-    logger.info('Redis connection ready', { url });
-  });
-  client.on('error', (error) => {
-    if (failureReported) return;
-    failureReported = true;
-    logger.warn(connected ? 'Redis connection lost; reconnecting' : 'Redis unreachable; retrying', {
-      url,
-      error,
-      ...hint,
+  async #write(script: (client: Redis, deadline: number) => Promise<number | null>): Promise<number | null> {
+    let deadline = 0;
+    const reply = await this.#connection.send((client, at) => {
+      deadline = at;
+      return script(client, at);
     });
-  });
+    if (reply !== PAST_DEADLINE) return reply;
+    const earlyByMs = deadline - Date.now();
+    // Redis saw the deadline pass before this host's clock did: the clocks disagree.
+    if (earlyByMs > 0 && !this.#clockWarned) {
+      this.#clockWarned = true;
+      logger.error("Redis's clock is ahead of this host's; writes are refused as late. Synchronise the clocks (NTP)", {
+        aheadByAtLeastMs: earlyByMs,
+      });
+    }
+    throw new StoreUnavailableError('Redis received the command after its deadline; nothing was changed');
+  }
 }

@@ -12,6 +12,7 @@ const STORE_VARIABLES = [
   'DYNAMODB_ENDPOINT',
   'HELLO_WINDOW_SECONDS',
   'STORE_TIMEOUT_MS',
+  'STORE_MAX_IDLE_SECONDS',
 ] as const;
 
 export interface OfflineOptions {

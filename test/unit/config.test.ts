@@ -29,17 +29,19 @@ describe('Function: readConfig', () => {
       kind: 'redis',
       url: 'redis://cache:6379',
       timeoutMs: 500,
+      maxIdleMs: 240_000,
     });
   });
 
-  it('accepts rediss:// (TLS), a window in fractions of a second and a store timeout', () => {
+  it('accepts rediss:// (TLS), a database number, a window in fractions of a second, a store timeout and idle limit', () => {
     const config = readConfig({
-      REDIS_URL: 'rediss://cache:6379',
+      REDIS_URL: 'rediss://cache:6379/2',
       HELLO_WINDOW_SECONDS: '1.5',
       STORE_TIMEOUT_MS: '250',
+      STORE_MAX_IDLE_SECONDS: '60',
     });
     expect(config.windowMs).toBe(1_500);
-    expect(config.store).toEqual({ kind: 'redis', url: 'rediss://cache:6379', timeoutMs: 250 });
+    expect(config.store).toEqual({ kind: 'redis', url: 'rediss://cache:6379/2', timeoutMs: 250, maxIdleMs: 60_000 });
   });
 
   it('returns the DynamoDB store with its table, and an endpoint only when one is given', () => {
@@ -73,6 +75,12 @@ describe('Function: readConfig', () => {
     [{ REDIS_URL: 'not a url' }, 'REDIS_URL'],
     [{ REDIS_URL: 'redis://cache', STORE_TIMEOUT_MS: '2.5' }, 'STORE_TIMEOUT_MS'],
     [{ REDIS_URL: 'redis://cache', STORE_TIMEOUT_MS: '0' }, 'STORE_TIMEOUT_MS'],
+    // Checked whatever the store: a typo waits for no store to be chosen.
+    [{ STORE_TIMEOUT_MS: 'fast' }, 'STORE_TIMEOUT_MS'],
+    [{ COUNTER_STORE: 'memory', STORE_MAX_IDLE_SECONDS: '0' }, 'STORE_MAX_IDLE_SECONDS'],
+    [{ LOG_LEVEL: 'verbose' }, 'LOG_LEVEL'],
+    [{ POWERTOOLS_LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
+    [{ REDIS_URL: 'redis://cache:6379/ninety-nine' }, 'REDIS_URL'],
   ])('throws a ConfigError naming the variable for %j', (env, variable) => {
     const error = failure(env);
     expect(error.variable).toBe(variable);

@@ -9,7 +9,11 @@ const context = { functionName: 'elecle-hello-test-hello', awsRequestId: 'req-1'
 const TEXT_HEADERS = { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' };
 
 /** Calls the handler once and returns its result and the JSON lines it logged. */
-async function call(handler: ReturnType<typeof getRoute>, method = 'GET') {
+async function call(
+  handler: ReturnType<typeof getRoute>,
+  method = 'GET',
+  event: { value: unknown } = { value: request(method) },
+) {
   const lines: string[] = [];
   const capture = (chunk: unknown) => {
     lines.push(String(chunk));
@@ -21,14 +25,23 @@ async function call(handler: ReturnType<typeof getRoute>, method = 'GET') {
   );
   logger.setLogLevel('INFO');
   try {
-    const result = await handler(request(method), context);
+    const result = await handler(event.value as APIGatewayProxyEventV2, context);
     return { result, logs: lines.map((line) => JSON.parse(line) as Record<string, unknown>) };
   } finally {
     for (const spy of spies) spy.mockRestore();
   }
 }
 
-afterEach(() => logger.setLogLevel('SILENT'));
+const unavailable = (message: string) =>
+  getRoute(async () => {
+    throw new StoreUnavailableError(message, { cause: new Error('connect ECONNREFUSED') });
+  });
+
+afterEach(async () => {
+  logger.setLogLevel('SILENT');
+  // Ends any outage a test left open, so each test starts with the store available.
+  await getRoute(async () => ({ outcome: 'counted', body: 'Hello ELECLE 2', count: 2 }))(request('GET'), context);
+});
 
 describe('Function: getRoute', () => {
   it('returns the body as text and logs one line with the outcome, count and duration', async () => {
@@ -88,6 +101,49 @@ describe('Function: getRoute', () => {
       expect(result).toEqual({ statusCode: 500, headers: TEXT_HEADERS, body: 'Internal Server Error' });
       expect(logs).toEqual([expect.objectContaining({ level: 'ERROR', outcome: 'failed', statusCode: 500 })]);
     }
+  });
+
+  it('logs the first failure of an outage whole, later ones without stacks, and the recovery once', async () => {
+    const first = await call(unavailable('Redis did not answer within 500 ms'));
+    const second = await call(unavailable('Redis connection not ready within 500 ms'));
+    const recovered = await call(getRoute(async () => ({ outcome: 'counted', body: 'Hello ELECLE 2', count: 2 })));
+    expect(first.logs[0]?.error).toEqual(expect.objectContaining({ stack: expect.any(String) }));
+    expect(second.logs).toEqual([
+      expect.objectContaining({
+        level: 'ERROR',
+        outcome: 'unavailable',
+        error: {
+          name: 'StoreUnavailableError',
+          message: 'Redis connection not ready within 500 ms',
+          cause: 'connect ECONNREFUSED',
+        },
+      }),
+    ]);
+    expect(JSON.stringify(second.logs).length).toBeLessThan(600);
+    expect(recovered.logs).toEqual([
+      expect.objectContaining({ level: 'INFO', message: 'store available again', failedRequests: 2 }),
+      expect.objectContaining({ level: 'INFO', message: 'request', outcome: 'counted' }),
+    ]);
+  });
+
+  it.each([
+    ['undefined', undefined],
+    ['null', null],
+    ['an empty object', {}],
+    ['a string', 'GET /hello'],
+    ['a request context without http', { requestContext: {} }],
+    ['a method that is not a string', { requestContext: { http: { method: 42 } } }],
+  ])('answers 400 "Bad Request" to %s, without calling the route or throwing', async (_name, event) => {
+    const respond = vi.fn();
+    const { result, logs } = await call(getRoute(respond), 'GET', { value: event });
+    expect(result).toEqual({ statusCode: 400, headers: TEXT_HEADERS, body: 'Bad Request' });
+    expect(respond).not.toHaveBeenCalled();
+    expect(logs).toEqual([expect.objectContaining({ level: 'ERROR', outcome: 'bad-request', statusCode: 400 })]);
+  });
+
+  it('answers a call with no Lambda context', async () => {
+    const handler = getRoute(async () => ({ outcome: 'opened', body: 'Hello ELECLE 1', count: 1 }));
+    expect(await handler(request('GET'))).toMatchObject({ statusCode: 200, body: 'Hello ELECLE 1' });
   });
 
   it('logs a healthy health check at DEBUG only', async () => {

@@ -1,0 +1,219 @@
+import { Redis, type RedisOptions } from 'ioredis';
+import { redactUrl } from '../config';
+import { StoreUnavailableError } from '../errors';
+import { logger } from '../telemetry';
+import { settleWithin } from './deadline';
+
+export interface RedisConnectionOptions {
+  url: string;
+  /** How long a request waits for a connection, and then for a reply. */
+  timeoutMs: number;
+  /** A connection unused this long is replaced before it is used again (a network may have dropped it). */
+  maxIdleMs: number;
+  /** Added to the client options (a test's own TLS CA, say). */
+  clientOptions?: RedisOptions | undefined;
+  /** Defines this store's commands on each new client. */
+  prepare: (client: Redis) => void;
+}
+
+/** One TCP connection to Redis, from connect to retirement. It is never reconnected: a new one replaces it. */
+interface Link {
+  client: Redis;
+  /** Resolves once the connection has passed the ready check in the right database. */
+  ready: Promise<Redis>;
+  /** Counts the steps a connection attempt has made, so a slow but moving attempt is not abandoned. */
+  steps: number;
+  lastUsedAt: number;
+  retired: boolean;
+}
+
+/**
+ * ioredis's own timers (`commandTimeout`, `socketTimeout`, `connectTimeout`) fire late in a busy
+ * process and then fail commands whose replies have already arrived; its reconnect loop keeps a
+ * half-open socket or a wrong database in use. So each connection is used until it fails once and
+ * is then replaced, and every wait is bounded by `settleWithin`.
+ */
+export function redisClientOptions(): RedisOptions {
+  return {
+    // A backstop for a TCP connect that hangs while no request is waiting; requests give up sooner.
+    connectTimeout: 10_000,
+    // Commands are sent only once the connection is ready, with a deadline computed at that moment.
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    autoResendUnfulfilledCommands: false,
+    retryStrategy: () => null,
+    // Keeps an idle flow alive in NATs and load balancers (AWS drops idle ones after 350 s).
+    keepAlive: 60_000,
+  };
+}
+
+export class RedisConnection {
+  readonly #options: RedisConnectionOptions;
+  readonly #health: ConnectionHealth;
+  #link: Link | undefined;
+  #closed = false;
+
+  constructor(options: RedisConnectionOptions) {
+    this.#options = options;
+    this.#health = new ConnectionHealth(redactUrl(options.url));
+    this.#link = this.#open();
+  }
+
+  /**
+   * Sends one command on a ready connection, giving it the time (epoch ms) after which this request
+   * will have been answered 503. Every failure is a StoreUnavailableError that says what
+   * happened; a connection that timed out, or that Redis says is the wrong one to write to, is replaced.
+   */
+  async send<T>(command: (client: Redis, deadline: number) => Promise<T>): Promise<T> {
+    const link = this.#usableLink();
+    const client = await this.#whenReady(link);
+    const { timeoutMs } = this.#options;
+    try {
+      // The deadline starts when the command is written, not while a connection was being made.
+      const reply = await settleWithin(command(client, Date.now() + timeoutMs), timeoutMs, () =>
+        this.#giveUp(link, `Redis did not answer within ${timeoutMs} ms; reconnecting`),
+      );
+      link.lastUsedAt = Date.now();
+      return reply;
+    } catch (error) {
+      if (error instanceof StoreUnavailableError) throw error;
+      if (!isReplyError(error)) {
+        this.#retire(link);
+        throw new StoreUnavailableError('Redis connection failed', { cause: error });
+      }
+      link.lastUsedAt = Date.now();
+      const { problem, reconnect } = explainReplyError(error.message);
+      if (reconnect) this.#retire(link);
+      throw new StoreUnavailableError(problem, { cause: error });
+    }
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    const link = this.#link;
+    if (!link || link.retired) return;
+    link.retired = true;
+    await link.client.quit().catch(() => link.client.disconnect());
+  }
+
+  #usableLink(): Link {
+    const link = this.#link;
+    if (this.#closed) throw new StoreUnavailableError('Redis connection closed');
+    if (link && !link.retired) {
+      const idleMs = Date.now() - link.lastUsedAt;
+      if (idleMs <= this.#options.maxIdleMs) return link;
+      // A frozen Lambda instance or a quiet network may have lost this connection without a word.
+      logger.debug('replacing an idle Redis connection', { idleMs });
+      this.#retire(link);
+    }
+    this.#link = this.#open();
+    return this.#link;
+  }
+
+  #whenReady(link: Link): Promise<Redis> {
+    if (link.client.status === 'ready') return Promise.resolve(link.client);
+    const { timeoutMs } = this.#options;
+    return settleWithin(
+      link.ready,
+      timeoutMs,
+      () => this.#giveUp(link, `Redis connection not ready within ${timeoutMs} ms`),
+      () => link.steps,
+    );
+  }
+
+  #giveUp(link: Link, problem: string): StoreUnavailableError {
+    const error = new StoreUnavailableError(problem);
+    this.#health.failed(error);
+    this.#retire(link);
+    return error;
+  }
+
+  #retire(link: Link): void {
+    if (link.retired) return;
+    link.retired = true;
+    link.client.disconnect();
+  }
+
+  #open(): Link {
+    const client = new Redis(this.#options.url, { ...redisClientOptions(), ...this.#options.clientOptions });
+    this.#options.prepare(client);
+    const link: Link = { client, ready: Promise.resolve(client), steps: 0, lastUsedAt: Date.now(), retired: false };
+    link.ready = new Promise<Redis>((resolve, reject) => {
+      let lastError: unknown;
+      let refusedDatabase: unknown;
+      client.on('connect', () => {
+        link.steps += 1;
+      });
+      client.on('error', (error: Error & { command?: { name?: string } }) => {
+        lastError = error;
+        // ioredis reports a refused SELECT as an error and carries on in database 0.
+        if (error.command?.name === 'select') refusedDatabase = error;
+        else this.#health.failed(error);
+      });
+      client.once('ready', () => {
+        if (refusedDatabase === undefined) {
+          this.#health.ready();
+          resolve(client);
+          return;
+        }
+        const error = new StoreUnavailableError(
+          `REDIS_URL names database ${client.options.db}, which this Redis refuses; use one it has (0 on ElastiCache)`,
+          { cause: refusedDatabase },
+        );
+        this.#health.failed(error);
+        reject(error);
+        this.#retire(link);
+      });
+      client.once('end', () => {
+        link.retired = true;
+        reject(new StoreUnavailableError('Redis connection failed', { cause: lastError }));
+      });
+    });
+    // A rejection nobody awaits (no request was waiting) is expected, not a crash.
+    link.ready.catch(() => {});
+    return link;
+  }
+}
+
+function isReplyError(error: unknown): error is Error {
+  return error instanceof Error && error.name === 'ReplyError';
+}
+
+/** What Redis's error replies mean for this service, and whether the connection should be replaced. */
+function explainReplyError(message: string): { problem: string; reconnect: boolean } {
+  if (message.startsWith('OOM')) {
+    return { problem: 'Redis is out of memory (maxmemory with noeviction) and refused the write', reconnect: false };
+  }
+  if (message.startsWith('READONLY')) {
+    // After a failover the old primary is a replica; a new connection finds the new primary.
+    return { problem: 'Redis is a read-only replica (after a failover?); reconnecting', reconnect: true };
+  }
+  if (message.startsWith('LOADING')) {
+    return { problem: 'Redis is loading its dataset into memory', reconnect: false };
+  }
+  return { problem: `Redis answered with an error: ${message}`, reconnect: false };
+}
+
+/** One warning when connections start failing and one line when one works again, not one per attempt. */
+class ConnectionHealth {
+  #failing = false;
+  #everReady = false;
+
+  constructor(readonly url: string) {}
+
+  failed(error: unknown): void {
+    if (this.#failing) return;
+    this.#failing = true;
+    const hint = this.url.startsWith('redis://')
+      ? { hint: 'if the server requires TLS (ElastiCache does), use rediss://' }
+      : {};
+    logger.warn(this.#everReady ? 'Redis connection lost' : 'Redis unreachable', { url: this.url, error, ...hint });
+  }
+
+  ready(): void {
+    if (this.#everReady && !this.#failing) return;
+    logger.info(this.#everReady ? 'Redis connection ready again' : 'Redis connection ready', { url: this.url });
+    this.#everReady = true;
+    this.#failing = false;
+  }
+}

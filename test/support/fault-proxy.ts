@@ -1,0 +1,135 @@
+import { createServer, type Server, Socket } from 'node:net';
+import { freePort } from './free-port';
+
+/** What the proxy does to new connections. */
+export type NewConnections = 'forward' | 'refuse' | 'hang';
+
+interface Pair {
+  client: Socket;
+  upstream: Socket | undefined;
+  /** Set when this pair silently stopped forwarding (half-open as seen from either end). */
+  blackholed: boolean;
+}
+
+/**
+ * A TCP proxy on loopback between the service and a real server (redis-server, dynalite), which
+ * injects the faults a network brings: existing connections that go silent (half-open: no FIN, no
+ * RST), new connections refused or left hanging, every connection reset, added latency, and a
+ * connection closed after some bytes. Test code: production never sees it.
+ */
+export class FaultProxy {
+  readonly #pairs = new Set<Pair>();
+  #newConnections: NewConnections = 'forward';
+  #latencyMs = 0;
+  #closeAfterBytes: number | undefined;
+
+  private constructor(
+    readonly port: number,
+    readonly upstreamPort: number,
+    readonly server: Server,
+  ) {}
+
+  static async start(upstreamPort: number): Promise<FaultProxy> {
+    const port = await freePort();
+    const server = createServer();
+    const proxy = new FaultProxy(port, upstreamPort, server);
+    server.on('connection', (client) => proxy.#accept(client));
+    await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+    return proxy;
+  }
+
+  /** The same URL with the proxy's port in place of the server's. */
+  rewrite(url: string): string {
+    return url.replace(`:${this.upstreamPort}`, `:${this.port}`);
+  }
+
+  get connections(): number {
+    return [...this.#pairs].filter((pair) => !pair.client.destroyed).length;
+  }
+
+  /** Existing connections stop forwarding in both directions and stay open: half-open. */
+  blackholeExisting(): void {
+    for (const pair of this.#pairs) pair.blackholed = true;
+  }
+
+  /** What new connections get from now on. `refuse` resets each one as it arrives. */
+  setNewConnections(mode: NewConnections): void {
+    this.#newConnections = mode;
+  }
+
+  /** Every open connection is reset (RST), as when a NAT or load balancer forgets it. */
+  resetAll(): void {
+    for (const pair of this.#pairs) this.#reset(pair);
+  }
+
+  /** Delays every chunk, in both directions, by `ms`. */
+  setLatency(ms: number): void {
+    this.#latencyMs = ms;
+  }
+
+  /** Closes each new connection once this many bytes went through it (undefined: never). */
+  setCloseAfterBytes(bytes: number | undefined): void {
+    this.#closeAfterBytes = bytes;
+  }
+
+  /** Back to forwarding everything; connections already blackholed stay so. */
+  heal(): void {
+    this.#newConnections = 'forward';
+    this.#latencyMs = 0;
+    this.#closeAfterBytes = undefined;
+  }
+
+  async stop(): Promise<void> {
+    this.resetAll();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  #accept(client: Socket): void {
+    const pair: Pair = { client, upstream: undefined, blackholed: false };
+    this.#pairs.add(pair);
+    client.on('error', () => {});
+    client.on('close', () => {
+      this.#pairs.delete(pair);
+      if (!pair.blackholed) pair.upstream?.destroy();
+    });
+    if (this.#newConnections === 'refuse') return this.#reset(pair);
+    if (this.#newConnections === 'hang') {
+      pair.blackholed = true;
+      return;
+    }
+    const upstream = new Socket();
+    pair.upstream = upstream;
+    upstream.on('error', () => {});
+    upstream.on('close', () => {
+      if (!pair.blackholed) client.destroy();
+    });
+    upstream.connect(this.upstreamPort, '127.0.0.1');
+    const budget = { bytes: this.#closeAfterBytes ?? Number.POSITIVE_INFINITY };
+    this.#pipe(pair, client, upstream, budget);
+    this.#pipe(pair, upstream, client, budget);
+  }
+
+  #pipe(pair: Pair, from: Socket, to: Socket, budget: { bytes: number }): void {
+    from.on('data', (chunk: Buffer) => {
+      if (pair.blackholed) return;
+      const forward = () => {
+        if (pair.blackholed || to.destroyed) return;
+        const allowed = chunk.subarray(0, Math.max(0, budget.bytes));
+        budget.bytes -= chunk.length;
+        if (allowed.length > 0) to.write(allowed);
+        if (budget.bytes < 0) {
+          pair.client.destroy();
+          pair.upstream?.destroy();
+        }
+      };
+      if (this.#latencyMs > 0) setTimeout(forward, this.#latencyMs);
+      else forward();
+    });
+  }
+
+  #reset(pair: Pair): void {
+    pair.blackholed = false;
+    if (!pair.client.destroyed) pair.client.resetAndDestroy();
+    if (pair.upstream && !pair.upstream.destroyed) pair.upstream.resetAndDestroy();
+  }
+}
