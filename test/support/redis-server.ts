@@ -1,4 +1,7 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Redis, type RedisOptions } from 'ioredis';
 import { freePort, sleep } from './free-port';
 import { makeTlsCertificate, type TlsFiles } from './tls-certificate';
@@ -9,6 +12,8 @@ import { makeTlsCertificate, type TlsFiles } from './tls-certificate';
  */
 export class TestRedisServer {
   #process: ChildProcess | undefined;
+  /** Where SAVE writes dump.rdb, and where a restart loads it from. */
+  readonly #dir = mkdtempSync(join(tmpdir(), 'elecle-redis-'));
 
   private constructor(
     readonly port: number,
@@ -42,13 +47,12 @@ export class TestRedisServer {
     return client;
   }
 
-  async restart(): Promise<void> {
+  /** Starts the process again; `args` are extra redis-server options for this run. */
+  async restart(args: string[] = []): Promise<void> {
     this.#process = spawn(
       'redis-server',
-      [...this.#listenArgs(), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-      {
-        stdio: 'ignore',
-      },
+      [...this.#listenArgs(), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', this.#dir, ...args],
+      { stdio: 'ignore' },
     );
     const probe = this.client({ lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
     for (let attempt = 0; attempt < 100; attempt += 1) {

@@ -1,0 +1,45 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Offline } from '../support/offline';
+import { type RedisStack, startRedisStack } from '../support/redis-stack';
+
+const BURST = 1_000;
+
+/** The JSON log lines serverless-offline printed (osls prefixes in-process lines with ESC[2K). */
+function logLines(output: string): Record<string, unknown>[] {
+  return output
+    .split('\n')
+    .map((line) => /\{"level".*$/.exec(line)?.[0])
+    .filter((line): line is string => line !== undefined)
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+}
+
+describe('HTTP: a burst of 1,000 concurrent /hello/again on a freshly started service', () => {
+  let stack: RedisStack;
+  let offline: Offline;
+
+  beforeAll(async () => {
+    stack = await startRedisStack({ HELLO_WINDOW_SECONDS: '120', LOG_LEVEL: 'INFO' });
+    ({ offline } = stack);
+  });
+
+  afterAll(() => stack?.stop());
+
+  it('returns each of 2..1001 exactly once, and no 503, while the connection is still being made', async () => {
+    // /hello loads only its own function: /hello/again's first connection is made inside the burst.
+    expect((await offline.get('/hello')).body).toBe('Hello ELECLE 1');
+    const answers = await Promise.all(Array.from({ length: BURST }, () => offline.get('/hello/again')));
+    expect(answers.filter((answer) => answer.status !== 200).map((answer) => answer.status)).toEqual([]);
+    const numbers = answers.map((answer) => Number(answer.body.replace('Hello ELECLE ', '')));
+    expect(numbers.sort((a, b) => a - b)).toEqual(Array.from({ length: BURST }, (_, index) => index + 2));
+    expect((await offline.get('/hello/again')).body).toBe(`Hello ELECLE ${BURST + 2}`);
+  });
+
+  it('logs each request of the burst with its own request id', () => {
+    const requests = logLines(offline.output()).filter(
+      (line) => line.message === 'request' && line.function_name === 'elecle-hello-local-helloAgain',
+    );
+    expect(requests.length).toBe(BURST + 1);
+    const ids = new Set(requests.map((line) => line.function_request_id));
+    expect(ids.size).toBe(requests.length);
+  });
+});

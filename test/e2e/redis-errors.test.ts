@@ -1,0 +1,152 @@
+import type { Redis } from 'ioredis';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { HELLO_KEY } from '../../lib/greeting';
+import { freePort, sleep } from '../support/free-port';
+import { type Offline, startOffline } from '../support/offline';
+import { TestRedisServer } from '../support/redis-server';
+
+/** GETs `path` and returns the answer with how long it took. */
+async function timedGet(offline: Offline, path: string) {
+  const startedAt = performance.now();
+  const { status, body } = await offline.get(path);
+  return { status, body, ms: performance.now() - startedAt };
+}
+
+/** Asks `path` until it answers 200 or `ms` have passed; returns every answer. */
+async function untilAnswered(offline: Offline, path: string, ms = 2_000) {
+  const answers = [await timedGet(offline, path)];
+  const end = performance.now() + ms;
+  while (answers.at(-1)?.status !== 200 && performance.now() < end) answers.push(await timedGet(offline, path));
+  return answers;
+}
+
+const UNAVAILABLE = { status: 503, body: 'Service Unavailable' };
+
+describe('HTTP: each error Redis can answer with gets a defined answer, a log line, and recovery', () => {
+  let redis: TestRedisServer;
+  let inspector: Redis;
+  let offline: Offline;
+
+  beforeAll(async () => {
+    redis = await TestRedisServer.start();
+    inspector = redis.client();
+    offline = await startOffline({
+      env: { REDIS_URL: redis.url, HELLO_WINDOW_SECONDS: '600', STORE_TIMEOUT_MS: '500' },
+    });
+  });
+
+  afterEach(async () => {
+    await inspector.config('SET', 'maxmemory', '0');
+  });
+
+  afterAll(async () => {
+    await offline?.stop();
+    await inspector?.quit();
+    await redis?.stop();
+  });
+
+  async function openWindow() {
+    expect((await offline.get('/hello')).body).toBe('Hello ELECLE 1');
+    expect((await offline.get('/hello/again')).body).toBe('Hello ELECLE 2');
+  }
+
+  it('answers 503 while Redis is out of memory (noeviction), changes nothing, and counts on once it has room', async () => {
+    await openWindow();
+    await inspector.config('SET', 'maxmemory-policy', 'noeviction');
+    await inspector.config('SET', 'maxmemory', '1');
+    expect(await timedGet(offline, '/hello/again')).toMatchObject(UNAVAILABLE);
+    expect(await timedGet(offline, '/hello')).toMatchObject(UNAVAILABLE);
+    expect(offline.output()).toContain('Redis is out of memory');
+    await inspector.config('SET', 'maxmemory', '0');
+    expect((await offline.get('/hello/again')).body).toBe('Hello ELECLE 3');
+  });
+
+  it('answers 503 while Redis is a read-only replica, and counts on once it is a primary again', async () => {
+    await openWindow();
+    await inspector.call('REPLICAOF', '127.0.0.1', String(await freePort()));
+    try {
+      expect(await timedGet(offline, '/hello/again')).toMatchObject(UNAVAILABLE);
+      expect(offline.output()).toContain('read-only replica');
+    } finally {
+      await inspector.call('REPLICAOF', 'NO', 'ONE');
+    }
+    expect((await untilAnswered(offline, '/hello/again')).at(-1)?.body).toBe('Hello ELECLE 3');
+  });
+
+  it('counts exactly once after the script cache is flushed (NOSCRIPT)', async () => {
+    await openWindow();
+    await inspector.script('FLUSH');
+    expect((await offline.get('/hello/again')).body).toBe('Hello ELECLE 3');
+    expect((await offline.get('/hello')).body).toBe('Hello ELECLE 1');
+    expect(await inspector.get(HELLO_KEY)).toBe('1');
+  });
+
+  it('answers "Expired!" after FLUSHALL inside a window, and creates no key', async () => {
+    await openWindow();
+    await inspector.flushall();
+    expect((await offline.get('/hello/again')).body).toBe('Expired!');
+    expect(await inspector.exists(HELLO_KEY)).toBe(0);
+  });
+
+  it('counts on after Redis kills the service connections, with at most one 503', async () => {
+    await openWindow();
+    await inspector.client('KILL', 'TYPE', 'normal', 'SKIPME', 'yes');
+    const answers = await untilAnswered(offline, '/hello/again');
+    expect(answers.length).toBeLessThanOrEqual(2);
+    expect(answers.at(-1)).toMatchObject({ status: 200, body: 'Hello ELECLE 3' });
+  });
+
+  it('answers 503 while Redis loads its dataset (LOADING), then counts on from the saved window', async () => {
+    await openWindow();
+    // Enough keys, each loaded slowly, to keep Redis loading for about two seconds.
+    await inspector.eval("for i = 1, 20000 do redis.call('SET', 'filler:' .. i, 'x') end", 0);
+    await inspector.save();
+    await redis.stop();
+    const restarted = redis.restart(['--key-load-delay', '100']);
+    await sleep(300);
+    for (const path of ['/hello/again', '/health']) {
+      const answer = await timedGet(offline, path);
+      expect(answer).toMatchObject(UNAVAILABLE);
+      expect(answer.ms).toBeLessThan(2_000);
+    }
+    await restarted;
+    expect((await untilAnswered(offline, '/hello/again')).at(-1)?.body).toBe('Hello ELECLE 3');
+    await inspector.flushall();
+  });
+
+  it('answers "Expired!" after Redis restarts empty, and /hello opens a new window', async () => {
+    await openWindow();
+    await redis.stop();
+    await redis.restart(['--dbfilename', 'never-saved.rdb']);
+    expect((await untilAnswered(offline, '/hello/again')).at(-1)).toMatchObject({ status: 200, body: 'Expired!' });
+    expect((await offline.get('/hello')).body).toBe('Hello ELECLE 1');
+  });
+});
+
+describe('HTTP: a REDIS_URL database that Redis refuses', () => {
+  let redis: TestRedisServer;
+  let offline: Offline;
+
+  beforeAll(async () => {
+    redis = await TestRedisServer.start();
+    offline = await startOffline({ env: { REDIS_URL: `${redis.url}/99` } });
+  });
+
+  afterAll(async () => {
+    await offline?.stop();
+    await redis?.stop();
+  });
+
+  it('answers 503 to every route, /health included, and never counts in database 0', async () => {
+    for (const path of ['/hello', '/hello/again', '/health']) {
+      expect(await timedGet(offline, path)).toMatchObject(UNAVAILABLE);
+    }
+    const inspector = redis.client();
+    expect(await inspector.dbsize()).toBe(0);
+    await inspector.quit();
+  });
+
+  it('logs why, naming REDIS_URL', () => {
+    expect(offline.output()).toContain('REDIS_URL names database 99, which this Redis refuses');
+  });
+});
