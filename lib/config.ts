@@ -3,7 +3,7 @@ import { ConfigError } from './errors';
 export type StoreConfig =
   | { kind: 'memory' }
   | { kind: 'redis'; url: string; timeoutMs: number; maxIdleMs: number }
-  | { kind: 'dynamodb'; table: string; endpoint: string | undefined; timeoutMs: number };
+  | { kind: 'dynamodb'; table: string; endpoint: string | undefined; timeoutMs: number; maxIdleMs: number };
 
 export interface Config {
   /** How long a window opened by GET /hello stays open. */
@@ -65,7 +65,13 @@ function readStoreConfig(env: Env): StoreConfig {
     case 'redis':
       return { kind, url: readRedisUrl(env), timeoutMs: readStoreTimeout(env), maxIdleMs: readMaxIdleMs(env) };
     case 'dynamodb':
-      return { kind, table: readTableName(env), endpoint: readEndpoint(env), timeoutMs: readStoreTimeout(env) };
+      return {
+        kind,
+        table: readTableName(env),
+        endpoint: readEndpoint(env),
+        timeoutMs: readStoreTimeout(env),
+        maxIdleMs: readMaxIdleMs(env),
+      };
     default:
       throw new ConfigError('COUNTER_STORE', `must be one of ${STORE_KINDS.join(', ')} (got "${kind}")`);
   }

@@ -18,7 +18,9 @@ afterAll(async () => {
 
 describeCounterStoreContract('dynamodb', async () => {
   const { endpoint, createTable } = await server();
-  return { store: new DynamoDbCounterStore({ table: await createTable(), endpoint, timeoutMs: 2_000 }) };
+  return {
+    store: new DynamoDbCounterStore({ table: await createTable(), endpoint, timeoutMs: 2_000, maxIdleMs: 60_000 }),
+  };
 });
 
 describe('Class: DynamoDbCounterStore', () => {
@@ -31,7 +33,7 @@ describe('Class: DynamoDbCounterStore', () => {
   beforeAll(async () => {
     const { endpoint, createTable } = await server();
     table = await createTable();
-    store = new DynamoDbCounterStore({ table, endpoint, timeoutMs: 2_000 });
+    store = new DynamoDbCounterStore({ table, endpoint, timeoutMs: 2_000, maxIdleMs: 60_000 });
   });
 
   it('stores the count, when the window closes, and a TTL for cleanup', async () => {
@@ -63,8 +65,37 @@ describe('Class: DynamoDbCounterStore', () => {
     expect((await item())?.count).toEqual({ N: '1' });
   });
 
+  it('does not let a /hello that reaches DynamoDB after a newer one reset the newer window', async () => {
+    const { endpoint } = await server();
+    const late = new DynamoDbCounterStore(
+      { table, endpoint, timeoutMs: 2_000, maxIdleMs: 60_000 },
+      () => Date.now() - 5_000,
+    );
+    await store.start(key, 10_000);
+    expect(await store.increment(key)).toBe(2);
+    expect(await late.start(key, 10_000)).toBe(1);
+    expect((await item())?.count).toEqual({ N: '2' });
+    expect(await store.increment(key)).toBe(3);
+  });
+
+  it('does not count an increment sent before its window was opened (one that arrives late)', async () => {
+    const { endpoint } = await server();
+    const late = new DynamoDbCounterStore(
+      { table, endpoint, timeoutMs: 2_000, maxIdleMs: 60_000 },
+      () => Date.now() - 5_000,
+    );
+    await store.start(key, 10_000);
+    expect(await late.increment(key)).toBeNull();
+    expect((await item())?.count).toEqual({ N: '1' });
+  });
+
   it('throws StoreUnavailableError within the timeout when nothing answers', async () => {
-    const unreachable = new DynamoDbCounterStore({ table, endpoint: 'http://127.0.0.1:9', timeoutMs: 300 });
+    const unreachable = new DynamoDbCounterStore({
+      table,
+      endpoint: 'http://127.0.0.1:9',
+      timeoutMs: 300,
+      maxIdleMs: 60_000,
+    });
     const startedAt = performance.now();
     await expect(unreachable.increment(key)).rejects.toBeInstanceOf(StoreUnavailableError);
     await expect(unreachable.start(key, 1_000)).rejects.toBeInstanceOf(StoreUnavailableError);

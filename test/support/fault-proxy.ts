@@ -22,6 +22,7 @@ export class FaultProxy {
   #newConnections: NewConnections = 'forward';
   #latencyMs = 0;
   #closeAfterBytes: number | undefined;
+  #cannedReply: string | undefined;
 
   private constructor(
     readonly port: number,
@@ -72,11 +73,20 @@ export class FaultProxy {
     this.#closeAfterBytes = bytes;
   }
 
+  /**
+   * Answers every chunk the client sends with `reply` instead of forwarding it (undefined: forward).
+   * For HTTP servers: a whole canned response, such as DynamoDB's throttling error.
+   */
+  setCannedReply(reply: string | undefined): void {
+    this.#cannedReply = reply;
+  }
+
   /** Back to forwarding everything; connections already blackholed stay so. */
   heal(): void {
     this.#newConnections = 'forward';
     this.#latencyMs = 0;
     this.#closeAfterBytes = undefined;
+    this.#cannedReply = undefined;
   }
 
   async stop(): Promise<void> {
@@ -92,7 +102,10 @@ export class FaultProxy {
       this.#pairs.delete(pair);
       if (!pair.blackholed) pair.upstream?.destroy();
     });
-    if (this.#newConnections === 'refuse') return this.#reset(pair);
+    if (this.#newConnections === 'refuse') {
+      this.#reset(pair);
+      return;
+    }
     if (this.#newConnections === 'hang') {
       pair.blackholed = true;
       return;
@@ -112,6 +125,10 @@ export class FaultProxy {
   #pipe(pair: Pair, from: Socket, to: Socket, budget: { bytes: number }): void {
     from.on('data', (chunk: Buffer) => {
       if (pair.blackholed) return;
+      if (this.#cannedReply !== undefined && from === pair.client) {
+        from.write(this.#cannedReply);
+        return;
+      }
       const forward = () => {
         if (pair.blackholed || to.destroyed) return;
         const allowed = chunk.subarray(0, Math.max(0, budget.bytes));

@@ -1,0 +1,127 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { startDynalite, type TestDynamoDb } from '../support/dynalite';
+import { FaultProxy } from '../support/fault-proxy';
+import { sleep } from '../support/free-port';
+import { type Offline, startOffline } from '../support/offline';
+
+const TIMEOUT_MS = 500;
+const IDLE_SECONDS = 1;
+
+const THROTTLED_BODY = JSON.stringify({
+  __type: 'com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException',
+  message: 'The level of configured provisioned throughput for the table was exceeded.',
+});
+/** The answer DynamoDB gives a throttled request, byte for byte as the SDK parses it. */
+const THROTTLED = [
+  'HTTP/1.1 400 Bad Request',
+  'Content-Type: application/x-amz-json-1.0',
+  `Content-Length: ${Buffer.byteLength(THROTTLED_BODY)}`,
+  'x-amzn-RequestId: throttled-by-fault-proxy',
+  '',
+  THROTTLED_BODY,
+].join('\r\n');
+
+async function timedGet(offline: Offline, path: string) {
+  const startedAt = performance.now();
+  const { status, body } = await offline.get(path);
+  return { status, body, ms: performance.now() - startedAt };
+}
+
+async function againFor(offline: Offline, ms: number) {
+  const answers: { status: number; body: string; ms: number }[] = [];
+  const end = performance.now() + ms;
+  while (performance.now() < end) answers.push(await timedGet(offline, '/hello/again'));
+  return answers;
+}
+
+const counted = (body: string) => Number(/^Hello ELECLE (\d+)$/.exec(body)?.[1] ?? Number.NaN);
+
+describe('HTTP: the counting contract when the connection to DynamoDB (dynalite) fails', () => {
+  let dynamo: TestDynamoDb;
+  let proxy: FaultProxy;
+  let offline: Offline;
+
+  beforeAll(async () => {
+    dynamo = await startDynalite();
+    const table = await dynamo.createTable();
+    proxy = await FaultProxy.start(Number(new URL(dynamo.endpoint).port));
+    offline = await startOffline({
+      env: {
+        COUNTER_STORE: 'dynamodb',
+        DYNAMODB_TABLE: table,
+        DYNAMODB_ENDPOINT: `http://127.0.0.1:${proxy.port}`,
+        STORE_TIMEOUT_MS: String(TIMEOUT_MS),
+        STORE_MAX_IDLE_SECONDS: String(IDLE_SECONDS),
+        HELLO_WINDOW_SECONDS: '600',
+      },
+    });
+  });
+
+  afterEach(() => proxy.heal());
+
+  afterAll(async () => {
+    await offline?.stop();
+    await proxy?.stop();
+    await dynamo?.stop();
+  });
+
+  async function openWindow() {
+    expect((await offline.get('/hello')).body).toBe('Hello ELECLE 1');
+    expect((await offline.get('/hello/again')).body).toBe('Hello ELECLE 2');
+  }
+
+  it('answers at most one 503 after the connection goes half-open, then counts on within 1 s', async () => {
+    await openWindow();
+    proxy.blackholeExisting();
+    const answers = await againFor(offline, 2_000);
+    expect(answers.filter((answer) => answer.status !== 200).length).toBeLessThanOrEqual(1);
+    const numbers = answers.filter((answer) => answer.status === 200).map((answer) => counted(answer.body));
+    expect(numbers.length).toBeGreaterThan(0);
+    expect(numbers).toEqual(numbers.map((_, index) => 3 + index));
+  });
+
+  it('never pays a 503 for a keep-alive connection a network dropped while it was idle', async () => {
+    await openWindow();
+    await sleep(IDLE_SECONDS * 1000 + 300);
+    proxy.blackholeExisting();
+    expect(await timedGet(offline, '/hello/again')).toMatchObject({ status: 200, body: 'Hello ELECLE 3' });
+  });
+
+  it('counts on after every connection is reset, with at most one 503', async () => {
+    await openWindow();
+    proxy.resetAll();
+    const answers = await againFor(offline, 1_000);
+    expect(answers.filter((answer) => answer.status !== 200).length).toBeLessThanOrEqual(1);
+    expect(answers.at(-1)?.status).toBe(200);
+  });
+
+  it('answers 503 within 2 s when DynamoDB answers later than the timeout, and never repeats a number', async () => {
+    await openWindow();
+    proxy.setLatency(TIMEOUT_MS + 300);
+    proxy.resetAll();
+    for (let request = 0; request < 2; request += 1) {
+      const answer = await timedGet(offline, '/hello/again');
+      expect(answer).toMatchObject({ status: 503, body: 'Service Unavailable' });
+      expect(answer.ms).toBeLessThan(2_000);
+    }
+    await sleep(1_000);
+    proxy.heal();
+    const answers = await againFor(offline, 1_000);
+    const numbers = answers.filter((answer) => answer.status === 200).map((answer) => counted(answer.body));
+    expect(numbers.length).toBeGreaterThan(0);
+    // A request DynamoDB received after its 503 may still have counted: a number is skipped, never repeated.
+    expect(numbers[0]).toBeGreaterThanOrEqual(3);
+    expect(numbers[0]).toBeLessThanOrEqual(5);
+  });
+
+  it('answers 503 while DynamoDB throttles, logs that it was throttled, and counts on after', async () => {
+    await openWindow();
+    proxy.setCannedReply(THROTTLED);
+    for (const path of ['/hello/again', '/hello']) {
+      expect(await timedGet(offline, path)).toMatchObject({ status: 503, body: 'Service Unavailable' });
+    }
+    expect(offline.output()).toContain('DynamoDB throttled the UpdateItem (ProvisionedThroughputExceededException)');
+    proxy.heal();
+    expect((await offline.get('/hello/again')).body).toBe('Hello ELECLE 3');
+  });
+});
