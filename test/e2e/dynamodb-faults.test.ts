@@ -1,4 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { throttledReply } from '../chaos/targets';
 import { startDynalite, type TestDynamoDb } from '../support/dynalite';
 import { FaultProxy } from '../support/fault-proxy';
 import { sleep } from '../support/free-port';
@@ -6,20 +7,6 @@ import { type Offline, startOffline } from '../support/offline';
 
 const TIMEOUT_MS = 500;
 const IDLE_SECONDS = 1;
-
-const THROTTLED_BODY = JSON.stringify({
-  __type: 'com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException',
-  message: 'The level of configured provisioned throughput for the table was exceeded.',
-});
-/** The answer DynamoDB gives a throttled request, byte for byte as the SDK parses it. */
-const THROTTLED = [
-  'HTTP/1.1 400 Bad Request',
-  'Content-Type: application/x-amz-json-1.0',
-  `Content-Length: ${Buffer.byteLength(THROTTLED_BODY)}`,
-  'x-amzn-RequestId: throttled-by-fault-proxy',
-  '',
-  THROTTLED_BODY,
-].join('\r\n');
 
 async function timedGet(offline: Offline, path: string) {
   const startedAt = performance.now();
@@ -114,14 +101,18 @@ describe('HTTP: the counting contract when the connection to DynamoDB (dynalite)
     expect(numbers[0]).toBeLessThanOrEqual(5);
   });
 
-  it('answers 503 while DynamoDB throttles, logs that it was throttled, and counts on after', async () => {
-    await openWindow();
-    proxy.setCannedReply(THROTTLED);
-    for (const path of ['/hello/again', '/hello']) {
-      expect(await timedGet(offline, path)).toMatchObject({ status: 503, body: 'Service Unavailable' });
-    }
-    expect(offline.output()).toContain('DynamoDB throttled the UpdateItem (ProvisionedThroughputExceededException)');
-    proxy.heal();
-    expect((await offline.get('/hello/again')).body).toBe('Hello ELECLE 3');
-  });
+  it.each(['ThrottlingException', 'ProvisionedThroughputExceededException'] as const)(
+    'answers 503 while DynamoDB throttles (%s), logs that it was throttled, and counts on after',
+    async (exception) => {
+      await openWindow();
+      proxy.setCannedReply(throttledReply(exception));
+      for (const path of ['/hello/again', '/hello']) {
+        expect(await timedGet(offline, path)).toMatchObject({ status: 503, body: 'Service Unavailable' });
+      }
+      expect(offline.output()).toContain(`DynamoDB throttled the UpdateItem (${exception})`);
+      expect(offline.output()).toContain(`DynamoDB throttled the PutItem (${exception})`);
+      proxy.heal();
+      expect((await offline.get('/hello/again')).body).toBe('Hello ELECLE 3');
+    },
+  );
 });

@@ -1,0 +1,140 @@
+import { sleep } from '../support/free-port';
+import { type Offline, startOffline } from '../support/offline';
+import { checkHistory, type DataLoss } from './history';
+import { runLoad } from './load';
+import { type ChaosTarget, dynamoDbTarget, redisTarget } from './targets';
+
+export interface ChaosOptions {
+  store: 'redis' | 'dynamodb';
+  seconds: number;
+  seed: number;
+  /** Called with each fault as it is applied. */
+  onFault?: (name: string) => void;
+}
+
+export interface ChaosResult {
+  store: string;
+  seconds: number;
+  operations: number;
+  faults: Record<string, number>;
+  unavailable: number;
+  /** Checks at the end of each epoch that the counter never exists without an expiry. */
+  expiryChecks: number;
+  anomalies: string[];
+}
+
+const WINDOW_SECONDS = 2;
+const STORE_TIMEOUT_MS = 500;
+
+/** A small seeded generator, so a run that found something can be repeated with its seed. */
+function seeded(seed: number): () => number {
+  let state = seed >>> 0 || 1;
+  return () => {
+    state ^= state << 13;
+    state ^= state >>> 17;
+    state ^= state << 5;
+    return (state >>> 0) / 2 ** 32;
+  };
+}
+
+/**
+ * Runs load against real serverless-offline and a real store behind the fault proxy while faults
+ * are injected one at a time (each held 0.3-1.5 s, then 0.5-2 s of calm), then checks the whole
+ * history against the counting contract.
+ */
+export async function runChaos({ store, seconds, seed, onFault }: ChaosOptions): Promise<ChaosResult> {
+  const random = seeded(seed);
+  const target = store === 'redis' ? await redisTarget() : await dynamoDbTarget();
+  let offline: Offline | undefined;
+  try {
+    offline = await startOffline({
+      env: {
+        ...target.env,
+        HELLO_WINDOW_SECONDS: String(WINDOW_SECONDS),
+        STORE_TIMEOUT_MS: String(STORE_TIMEOUT_MS),
+      },
+      output: 'discard',
+    });
+    const until = Date.now() + seconds * 1000;
+    const faults: Record<string, number> = {};
+    const dataLosses: DataLoss[] = [];
+    const injecting = injectFaults(target, until, random, (name, loss) => {
+      faults[name] = (faults[name] ?? 0) + 1;
+      if (loss) dataLosses.push(loss);
+      onFault?.(name);
+    });
+    const expiry = { checks: 0, withoutExpiry: 0 };
+    const load = runLoad({ baseUrl: offline.baseUrl, windowMs: WINDOW_SECONDS * 1000, until, concurrency: 8, random });
+    const watching = watchExpiry(target, until, expiry);
+    const [epochs] = await Promise.all([load, injecting, watching]);
+    const anomalies = checkHistory(epochs, {
+      windowMs: WINDOW_SECONDS * 1000,
+      toleranceMs: 100,
+      maxAnswerMs: 5_000,
+      dataLosses,
+    });
+    if (expiry.withoutExpiry > 0) anomalies.push(`the counter existed without an expiry ${expiry.withoutExpiry} times`);
+    const operations = epochs.flatMap((epoch) => [...epoch.hellos, ...epoch.againOps]);
+    return {
+      store,
+      seconds,
+      operations: operations.length,
+      faults,
+      unavailable: operations.filter((op) => op.status === 503).length,
+      expiryChecks: expiry.checks,
+      anomalies,
+    };
+  } finally {
+    await offline?.stop();
+    await target.stop();
+  }
+}
+
+async function injectFaults(
+  target: ChaosTarget,
+  until: number,
+  random: () => number,
+  record: (name: string, loss: DataLoss | undefined) => void,
+): Promise<void> {
+  const names = Object.keys(target.faults);
+  await sleep(1_000);
+  while (Date.now() < until - 2_500) {
+    const name = names[Math.floor(random() * names.length)] ?? 'reset';
+    const fault = target.faults[name];
+    if (!fault) continue;
+    const start = Date.now();
+    const heal = await fault.apply(random);
+    await sleep(300 + 1_200 * random());
+    await heal();
+    record(name, fault.dataLoss ? { start, end: Date.now() } : undefined);
+    await sleep(500 + 1_500 * random());
+  }
+}
+
+/** Asks the store directly, every 250 ms, whether the counter exists without an expiry. */
+async function watchExpiry(
+  target: ChaosTarget,
+  until: number,
+  expiry: { checks: number; withoutExpiry: number },
+): Promise<void> {
+  while (Date.now() < until) {
+    const withoutExpiry = await target.keyWithoutExpiry();
+    if (withoutExpiry !== undefined) expiry.checks += 1;
+    if (withoutExpiry) expiry.withoutExpiry += 1;
+    await sleep(250);
+  }
+}
+
+/** One row of the table `npm run chaos` prints. */
+export function formatResult(result: ChaosResult): string {
+  const faults = Object.entries(result.faults)
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([name, count]) => `${name} ${count}`)
+    .join(', ');
+  return `| ${result.store} | ${(result.seconds / 60).toFixed(1)} | ${result.operations} | ${faults} | ${result.unavailable} | ${result.expiryChecks} | ${result.anomalies.length} |`;
+}
+
+export const TABLE_HEADER = [
+  '| store | minutes | operations | faults injected | 503s | expiry checks | anomalies |',
+  '|---|---|---|---|---|---|---|',
+].join('\n');

@@ -1,0 +1,187 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { CreateTableCommand, DeleteItemCommand, DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { KEY_ATTRIBUTE } from '../../lib/counter/dynamodb';
+import { HELLO_KEY } from '../../lib/greeting';
+import { FaultProxy } from '../support/fault-proxy';
+import { freePort, sleep } from '../support/free-port';
+import type { OfflineOptions } from '../support/offline';
+import { TestRedisServer } from '../support/redis-server';
+
+/** A fault: applying it returns the way to heal it. */
+export interface Fault {
+  /** Whether it loses the store's data (so an early "Expired!" is expected). */
+  dataLoss: boolean;
+  apply(random: () => number): Promise<() => Promise<void>>;
+}
+
+/** A real store behind a fault proxy, with the faults that can be done to it. */
+export interface ChaosTarget {
+  store: 'redis' | 'dynamodb';
+  /** The service's environment: the store, reached through the proxy. */
+  env: OfflineOptions['env'];
+  faults: Record<string, Fault>;
+  /** Whether the counter exists without an expiry; undefined when the store could not be asked. */
+  keyWithoutExpiry(): Promise<boolean | undefined>;
+  stop(): Promise<void>;
+}
+
+/** Faults of the network between service and store, the same for every store. */
+function networkFaults(proxy: FaultProxy): Record<string, Fault> {
+  const healProxy = async () => proxy.heal();
+  return {
+    'half-open': { dataLoss: false, apply: async () => (proxy.blackholeExisting(), healProxy) },
+    reset: { dataLoss: false, apply: async () => (proxy.resetAll(), healProxy) },
+    latency: {
+      dataLoss: false,
+      apply: async (random) => (proxy.setLatency(Math.round(50 + 800 * random())), healProxy),
+    },
+    'refuse-new': {
+      dataLoss: false,
+      apply: async () => (proxy.setNewConnections('refuse'), proxy.resetAll(), healProxy),
+    },
+    'hang-new': {
+      dataLoss: false,
+      apply: async () => (proxy.setNewConnections('hang'), proxy.resetAll(), healProxy),
+    },
+  };
+}
+
+export async function redisTarget(): Promise<ChaosTarget> {
+  const redis = await TestRedisServer.start();
+  const proxy = await FaultProxy.start(redis.port);
+  const inspector = redis.client({ maxRetriesPerRequest: 0, commandTimeout: 500, enableOfflineQueue: false });
+  return {
+    store: 'redis',
+    env: { REDIS_URL: proxy.rewrite(redis.url) },
+    faults: {
+      ...networkFaults(proxy),
+      kill: { dataLoss: true, apply: async () => (await redis.stop(), () => redis.restart()) },
+      freeze: { dataLoss: false, apply: async () => (redis.freeze(), async () => redis.thaw()) },
+      flush: { dataLoss: true, apply: async () => (await inspector.flushall(), async () => {}) },
+    },
+    async keyWithoutExpiry() {
+      try {
+        return (await inspector.pttl(HELLO_KEY)) === -1;
+      } catch {
+        return undefined;
+      }
+    },
+    async stop() {
+      inspector.disconnect();
+      await proxy.stop();
+      await redis.stop();
+    },
+  };
+}
+
+const DYNALITE_CLI = fileURLToPath(new URL('../../node_modules/dynalite/cli.js', import.meta.url));
+const TABLE = 'chaos-counters';
+
+/** dynalite in a process of its own (in memory), so it can be killed and frozen like a server. */
+class DynaliteProcess {
+  #child: ChildProcess | undefined;
+  readonly client: DynamoDBClient;
+
+  constructor(readonly port: number) {
+    this.client = new DynamoDBClient({ endpoint: `http://127.0.0.1:${port}`, maxAttempts: 1 });
+  }
+
+  async start(): Promise<void> {
+    this.#child = spawn(process.execPath, [DYNALITE_CLI, '--port', String(this.port), '--host', '127.0.0.1'], {
+      stdio: 'ignore',
+    });
+    for (let attempt = 0; attempt < 100; attempt += 1) {
+      try {
+        await this.client.send(
+          new CreateTableCommand({
+            TableName: TABLE,
+            BillingMode: 'PAY_PER_REQUEST',
+            AttributeDefinitions: [{ AttributeName: KEY_ATTRIBUTE, AttributeType: 'S' }],
+            KeySchema: [{ AttributeName: KEY_ATTRIBUTE, KeyType: 'HASH' }],
+          }),
+        );
+        return;
+      } catch {
+        await sleep(100);
+      }
+    }
+    throw new Error(`dynalite did not start on port ${this.port}`);
+  }
+
+  async stop(): Promise<void> {
+    const child = this.#child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    child.kill('SIGCONT');
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGKILL');
+    await exited;
+  }
+
+  signal(signal: 'SIGSTOP' | 'SIGCONT'): void {
+    this.#child?.kill(signal);
+  }
+}
+
+export async function dynamoDbTarget(): Promise<ChaosTarget> {
+  process.env.AWS_REGION ??= 'us-east-1';
+  process.env.AWS_ACCESS_KEY_ID ??= 'local';
+  process.env.AWS_SECRET_ACCESS_KEY ??= 'local';
+  const dynalite = new DynaliteProcess(await freePort());
+  await dynalite.start();
+  const proxy = await FaultProxy.start(dynalite.port);
+  const key = { [KEY_ATTRIBUTE]: { S: HELLO_KEY } };
+  return {
+    store: 'dynamodb',
+    env: { COUNTER_STORE: 'dynamodb', DYNAMODB_TABLE: TABLE, DYNAMODB_ENDPOINT: `http://127.0.0.1:${proxy.port}` },
+    faults: {
+      ...networkFaults(proxy),
+      kill: { dataLoss: true, apply: async () => (await dynalite.stop(), () => dynalite.start()) },
+      freeze: {
+        dataLoss: false,
+        apply: async () => (dynalite.signal('SIGSTOP'), async () => dynalite.signal('SIGCONT')),
+      },
+      flush: {
+        dataLoss: true,
+        apply: async () => (
+          await dynalite.client.send(new DeleteItemCommand({ TableName: TABLE, Key: key })), async () => {}
+        ),
+      },
+      throttle: {
+        dataLoss: false,
+        apply: async () => (proxy.setCannedReply(throttledReply('ThrottlingException')), async () => proxy.heal()),
+      },
+    },
+    async keyWithoutExpiry() {
+      try {
+        const { Item } = await dynalite.client.send(new GetItemCommand({ TableName: TABLE, Key: key }), {
+          abortSignal: AbortSignal.timeout(500),
+        });
+        return Item !== undefined && (Item.closesAt === undefined || Item.expiresAt === undefined);
+      } catch {
+        return undefined;
+      }
+    },
+    async stop() {
+      await proxy.stop();
+      await dynalite.stop();
+      dynalite.client.destroy();
+    },
+  };
+}
+
+/** DynamoDB's answer to a throttled request, byte for byte as the SDK parses it. */
+export function throttledReply(exception: 'ThrottlingException' | 'ProvisionedThroughputExceededException'): string {
+  const body = JSON.stringify({
+    __type: `com.amazonaws.dynamodb.v20120810#${exception}`,
+    message: 'Rate of requests exceeds the allowed throughput.',
+  });
+  return [
+    'HTTP/1.1 400 Bad Request',
+    'Content-Type: application/x-amz-json-1.0',
+    `Content-Length: ${Buffer.byteLength(body)}`,
+    'x-amzn-RequestId: throttled-by-fault-proxy',
+    '',
+    body,
+  ].join('\r\n');
+}

@@ -1,0 +1,30 @@
+// npm run chaos -- [--minutes N] [--store redis|dynamodb] [--seed S]
+// Load with random faults against real serverless-offline and a real store behind a fault proxy;
+// prints one table row per store and every anomaly the history checker found. Exit 1 on any.
+import { parseArgs } from 'node:util';
+import { formatResult, runChaos, TABLE_HEADER } from '../test/chaos/chaos.js';
+
+const { values } = parseArgs({
+  options: {
+    minutes: { type: 'string', default: '1' },
+    store: { type: 'string' },
+    seed: { type: 'string', default: String(Date.now() % 1_000_000) },
+  },
+});
+const minutes = Number(values.minutes);
+if (!(minutes > 0)) throw new Error(`--minutes must be a positive number (got "${values.minutes}")`);
+const stores = values.store ? [values.store] : ['redis', 'dynamodb'];
+for (const store of stores) {
+  if (store !== 'redis' && store !== 'dynamodb') throw new Error(`--store must be redis or dynamodb (got "${store}")`);
+}
+
+console.log(`chaos: ${minutes} min per store, seed ${values.seed} (rerun with --seed ${values.seed})\n`);
+console.log(TABLE_HEADER);
+let anomalies = 0;
+for (const store of stores as ('redis' | 'dynamodb')[]) {
+  const result = await runChaos({ store, seconds: minutes * 60, seed: Number(values.seed) });
+  console.log(formatResult(result));
+  for (const anomaly of result.anomalies.slice(0, 20)) console.error(`  ${store}: ${anomaly}`);
+  anomalies += result.anomalies.length;
+}
+process.exitCode = anomalies === 0 ? 0 : 1;
