@@ -23,6 +23,8 @@ interface Link {
   ready: Promise<Redis>;
   /** Counts the steps a connection attempt has made, so a slow but moving attempt is not abandoned. */
   steps: number;
+  /** Set once `ready` resolved: the connection is in the right database. */
+  verified: boolean;
   lastUsedAt: number;
   retired: boolean;
 }
@@ -111,7 +113,8 @@ export class RedisConnection {
   }
 
   #whenReady(link: Link): Promise<Redis> {
-    if (link.client.status === 'ready') return Promise.resolve(link.client);
+    // ioredis says "ready" a tick before this adapter has checked the database; wait for that check.
+    if (link.verified && !link.retired) return Promise.resolve(link.client);
     const { timeoutMs } = this.#options;
     return settleWithin(
       link.ready,
@@ -137,7 +140,14 @@ export class RedisConnection {
   #open(): Link {
     const client = new Redis(this.#options.url, { ...redisClientOptions(), ...this.#options.clientOptions });
     this.#options.prepare(client);
-    const link: Link = { client, ready: Promise.resolve(client), steps: 0, lastUsedAt: Date.now(), retired: false };
+    const link: Link = {
+      client,
+      ready: Promise.resolve(client),
+      steps: 0,
+      verified: false,
+      lastUsedAt: Date.now(),
+      retired: false,
+    };
     link.ready = new Promise<Redis>((resolve, reject) => {
       let lastError: unknown;
       let refusedDatabase: unknown;
@@ -152,6 +162,7 @@ export class RedisConnection {
       });
       client.once('ready', () => {
         if (refusedDatabase === undefined) {
+          link.verified = true;
           this.#health.ready();
           resolve(client);
           return;

@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { HELLO_KEY } from '../../lib/greeting';
+import { askFor, countedNumbers, timedGet } from '../support/answers';
 import { FaultProxy } from '../support/fault-proxy';
 import { sleep } from '../support/free-port';
 import { type Offline, startOffline } from '../support/offline';
@@ -8,23 +9,6 @@ import { TestRedisServer } from '../support/redis-server';
 
 const TIMEOUT_MS = 500;
 const IDLE_SECONDS = 1;
-
-/** GETs `path` and returns the answer with how long it took. */
-async function timedGet(offline: Offline, path: string) {
-  const startedAt = performance.now();
-  const { status, body } = await offline.get(path);
-  return { status, body, ms: performance.now() - startedAt };
-}
-
-/** Asks /hello/again until `ms` have passed; returns every answer. */
-async function againFor(offline: Offline, ms: number) {
-  const answers: { status: number; body: string; ms: number }[] = [];
-  const end = performance.now() + ms;
-  while (performance.now() < end) answers.push(await timedGet(offline, '/hello/again'));
-  return answers;
-}
-
-const counted = (body: string) => Number(/^Hello ELECLE (\d+)$/.exec(body)?.[1] ?? Number.NaN);
 
 describe('HTTP: the counting contract when the connection to Redis fails (through a fault proxy)', () => {
   let redis: TestRedisServer;
@@ -67,7 +51,7 @@ describe('HTTP: the counting contract when the connection to Redis fails (throug
   it('answers at most one 503 after the connection goes half-open, then counts on within 1 s with no number lost', async () => {
     await openWindow();
     proxy.blackholeExisting();
-    const answers = await againFor(offline, 2_500);
+    const answers = await askFor(offline, '/hello/again', 2_500);
     const failures = answers.filter((answer) => answer.status !== 200);
     expect(failures.length).toBeLessThanOrEqual(1);
     for (const failure of failures) {
@@ -75,7 +59,7 @@ describe('HTTP: the counting contract when the connection to Redis fails (throug
       expect(failure.ms).toBeLessThan(2_000);
     }
     // The request that met the dead socket never reached Redis: nothing was skipped.
-    const numbers = answers.filter((answer) => answer.status === 200).map((answer) => counted(answer.body));
+    const numbers = countedNumbers(answers);
     expect(numbers.length).toBeGreaterThan(0);
     expect(numbers).toEqual(numbers.map((_, index) => 3 + index));
     const firstCorrect = answers.findIndex((answer) => answer.status === 200);
@@ -96,7 +80,7 @@ describe('HTTP: the counting contract when the connection to Redis fails (throug
   it('counts on correctly after every connection is reset, with at most one 503', async () => {
     await openWindow();
     proxy.resetAll();
-    const answers = await againFor(offline, 1_000);
+    const answers = await askFor(offline, '/hello/again', 1_000);
     expect(answers.filter((answer) => answer.status !== 200).length).toBeLessThanOrEqual(1);
     expect(answers.at(-1)?.status).toBe(200);
   });
@@ -111,7 +95,7 @@ describe('HTTP: the counting contract when the connection to Redis fails (throug
       expect(answer.ms).toBeLessThan(1_000);
     }
     proxy.heal();
-    const answers = await againFor(offline, 1_000);
+    const answers = await askFor(offline, '/hello/again', 1_000);
     expect(answers.find((answer) => answer.status === 200)?.body).toBe('Hello ELECLE 3');
     expect(answers.at(-1)?.status).toBe(200);
   });
@@ -126,7 +110,7 @@ describe('HTTP: the counting contract when the connection to Redis fails (throug
       expect(answer.ms).toBeLessThan(2_000);
     }
     proxy.heal();
-    const answers = await againFor(offline, 1_500);
+    const answers = await askFor(offline, '/hello/again', 1_500);
     expect(answers.find((answer) => answer.status === 200)?.body).toBe('Hello ELECLE 3');
     expect(answers.at(-1)?.status).toBe(200);
   });
@@ -141,7 +125,7 @@ describe('HTTP: the counting contract when the connection to Redis fails (throug
     await sleep(1_000); // every delayed command has reached Redis by now
     expect(await inspector.get(HELLO_KEY)).toBe('2');
     proxy.heal();
-    const answers = await againFor(offline, 1_000);
+    const answers = await askFor(offline, '/hello/again', 1_000);
     expect(answers.at(-1)?.body).toMatch(/^Hello ELECLE \d+$/);
     expect(answers.filter((answer) => answer.status === 200)[0]?.body).toBe('Hello ELECLE 3');
   });
@@ -150,8 +134,8 @@ describe('HTTP: the counting contract when the connection to Redis fails (throug
     await openWindow();
     proxy.setLatency(TIMEOUT_MS / 4);
     proxy.resetAll();
-    const answers = await againFor(offline, 1_500);
-    const numbers = answers.filter((answer) => answer.status === 200).map((answer) => counted(answer.body));
+    const answers = await askFor(offline, '/hello/again', 1_500);
+    const numbers = countedNumbers(answers);
     expect(answers.filter((answer) => answer.status !== 200).length).toBeLessThanOrEqual(1);
     expect(numbers.length).toBeGreaterThan(2);
     expect(numbers).toEqual(numbers.map((_, index) => 3 + index));
@@ -161,9 +145,9 @@ describe('HTTP: the counting contract when the connection to Redis fails (throug
     await openWindow();
     proxy.setCloseAfterBytes(20);
     proxy.resetAll();
-    await againFor(offline, 500);
+    await askFor(offline, '/hello/again', 500);
     proxy.heal();
-    const answers = await againFor(offline, 1_000);
+    const answers = await askFor(offline, '/hello/again', 1_000);
     expect(answers.at(-1)?.status).toBe(200);
   });
 
@@ -181,7 +165,7 @@ describe('HTTP: the counting contract when the connection to Redis fails (throug
     }
     redis.thaw();
     expect(await inspector.get(HELLO_KEY)).toBe('2');
-    const answers = await againFor(offline, 1_000);
+    const answers = await askFor(offline, '/hello/again', 1_000);
     expect(answers.filter((answer) => answer.status === 200)[0]?.body).toBe('Hello ELECLE 3');
   });
 });

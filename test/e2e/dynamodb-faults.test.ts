@@ -1,5 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { throttledReply } from '../chaos/targets';
+import { askFor, countedNumbers, timedGet } from '../support/answers';
 import { startDynalite, type TestDynamoDb } from '../support/dynalite';
 import { FaultProxy } from '../support/fault-proxy';
 import { sleep } from '../support/free-port';
@@ -7,21 +8,6 @@ import { type Offline, startOffline } from '../support/offline';
 
 const TIMEOUT_MS = 500;
 const IDLE_SECONDS = 1;
-
-async function timedGet(offline: Offline, path: string) {
-  const startedAt = performance.now();
-  const { status, body } = await offline.get(path);
-  return { status, body, ms: performance.now() - startedAt };
-}
-
-async function againFor(offline: Offline, ms: number) {
-  const answers: { status: number; body: string; ms: number }[] = [];
-  const end = performance.now() + ms;
-  while (performance.now() < end) answers.push(await timedGet(offline, '/hello/again'));
-  return answers;
-}
-
-const counted = (body: string) => Number(/^Hello ELECLE (\d+)$/.exec(body)?.[1] ?? Number.NaN);
 
 describe('HTTP: the counting contract when the connection to DynamoDB (dynalite) fails', () => {
   let dynamo: TestDynamoDb;
@@ -60,9 +46,9 @@ describe('HTTP: the counting contract when the connection to DynamoDB (dynalite)
   it('answers at most one 503 after the connection goes half-open, then counts on within 1 s', async () => {
     await openWindow();
     proxy.blackholeExisting();
-    const answers = await againFor(offline, 2_000);
+    const answers = await askFor(offline, '/hello/again', 2_000);
     expect(answers.filter((answer) => answer.status !== 200).length).toBeLessThanOrEqual(1);
-    const numbers = answers.filter((answer) => answer.status === 200).map((answer) => counted(answer.body));
+    const numbers = countedNumbers(answers);
     expect(numbers.length).toBeGreaterThan(0);
     expect(numbers).toEqual(numbers.map((_, index) => 3 + index));
   });
@@ -77,7 +63,7 @@ describe('HTTP: the counting contract when the connection to DynamoDB (dynalite)
   it('counts on after every connection is reset, with at most one 503', async () => {
     await openWindow();
     proxy.resetAll();
-    const answers = await againFor(offline, 1_000);
+    const answers = await askFor(offline, '/hello/again', 1_000);
     expect(answers.filter((answer) => answer.status !== 200).length).toBeLessThanOrEqual(1);
     expect(answers.at(-1)?.status).toBe(200);
   });
@@ -93,8 +79,8 @@ describe('HTTP: the counting contract when the connection to DynamoDB (dynalite)
     }
     await sleep(1_000);
     proxy.heal();
-    const answers = await againFor(offline, 1_000);
-    const numbers = answers.filter((answer) => answer.status === 200).map((answer) => counted(answer.body));
+    const answers = await askFor(offline, '/hello/again', 1_000);
+    const numbers = countedNumbers(answers);
     expect(numbers.length).toBeGreaterThan(0);
     // A request DynamoDB received after its 503 may still have counted: a number is skipped, never repeated.
     expect(numbers[0]).toBeGreaterThanOrEqual(3);

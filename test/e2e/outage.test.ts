@@ -1,14 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { timedGet } from '../support/answers';
 import type { Offline } from '../support/offline';
 import type { TestRedisServer } from '../support/redis-server';
 import { type RedisStack, startRedisStack } from '../support/redis-stack';
-
-/** The answer and how long it took, in milliseconds. */
-async function timedGet(offline: Offline, path: string) {
-  const startedAt = performance.now();
-  const response = await offline.get(path);
-  return { status: response.status, body: response.body, ms: performance.now() - startedAt };
-}
 
 describe('HTTP: Redis stopped, frozen and back', () => {
   let stack: RedisStack;

@@ -1,24 +1,10 @@
 import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { HELLO_KEY } from '../../lib/greeting';
+import { askUntilAnswered, timedGet } from '../support/answers';
 import { freePort, sleep } from '../support/free-port';
 import { type Offline, startOffline } from '../support/offline';
 import { TestRedisServer } from '../support/redis-server';
-
-/** GETs `path` and returns the answer with how long it took. */
-async function timedGet(offline: Offline, path: string) {
-  const startedAt = performance.now();
-  const { status, body } = await offline.get(path);
-  return { status, body, ms: performance.now() - startedAt };
-}
-
-/** Asks `path` until it answers 200 or `ms` have passed; returns every answer. */
-async function untilAnswered(offline: Offline, path: string, ms = 2_000) {
-  const answers = [await timedGet(offline, path)];
-  const end = performance.now() + ms;
-  while (answers.at(-1)?.status !== 200 && performance.now() < end) answers.push(await timedGet(offline, path));
-  return answers;
-}
 
 const UNAVAILABLE = { status: 503, body: 'Service Unavailable' };
 
@@ -70,7 +56,7 @@ describe('HTTP: each error Redis can answer with gets a defined answer, a log li
     } finally {
       await inspector.call('REPLICAOF', 'NO', 'ONE');
     }
-    expect((await untilAnswered(offline, '/hello/again')).at(-1)?.body).toBe('Hello ELECLE 3');
+    expect((await askUntilAnswered(offline, '/hello/again')).at(-1)?.body).toBe('Hello ELECLE 3');
   });
 
   it('counts exactly once after the script cache is flushed (NOSCRIPT)', async () => {
@@ -91,7 +77,7 @@ describe('HTTP: each error Redis can answer with gets a defined answer, a log li
   it('counts on after Redis kills the service connections, with at most one 503', async () => {
     await openWindow();
     await inspector.client('KILL', 'TYPE', 'normal', 'SKIPME', 'yes');
-    const answers = await untilAnswered(offline, '/hello/again');
+    const answers = await askUntilAnswered(offline, '/hello/again');
     expect(answers.length).toBeLessThanOrEqual(2);
     expect(answers.at(-1)).toMatchObject({ status: 200, body: 'Hello ELECLE 3' });
   });
@@ -110,7 +96,7 @@ describe('HTTP: each error Redis can answer with gets a defined answer, a log li
       expect(answer.ms).toBeLessThan(2_000);
     }
     await restarted;
-    expect((await untilAnswered(offline, '/hello/again')).at(-1)?.body).toBe('Hello ELECLE 3');
+    expect((await askUntilAnswered(offline, '/hello/again')).at(-1)?.body).toBe('Hello ELECLE 3');
     await inspector.flushall();
   });
 
@@ -118,7 +104,7 @@ describe('HTTP: each error Redis can answer with gets a defined answer, a log li
     await openWindow();
     await redis.stop();
     await redis.restart(['--dbfilename', 'never-saved.rdb']);
-    expect((await untilAnswered(offline, '/hello/again')).at(-1)).toMatchObject({ status: 200, body: 'Expired!' });
+    expect((await askUntilAnswered(offline, '/hello/again')).at(-1)).toMatchObject({ status: 200, body: 'Expired!' });
     expect((await offline.get('/hello')).body).toBe('Hello ELECLE 1');
   });
 });

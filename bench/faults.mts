@@ -1,0 +1,78 @@
+// npm run bench:faults: what a client sees during each fault, and how fast answers are right again.
+// Real serverless-offline, real redis-server and dynalite (in its own process), each behind the
+// fault proxy. For each fault: open a window, apply the fault, ask /hello/again one request at a
+// time for HOLD_MS, heal, and time until the next right answer. Prints a Markdown table.
+
+import { type ChaosTarget, dynamoDbTarget, redisTarget } from '../test/chaos/targets.js';
+import { sleep } from '../test/support/free-port.js';
+import { startOffline } from '../test/support/offline.js';
+
+const HOLD_MS = 1_500;
+const IDLE_SECONDS = 2;
+
+interface Answer {
+  status: number;
+  body: string;
+  ms: number;
+}
+
+async function get(baseUrl: string, path: string): Promise<Answer> {
+  const startedAt = performance.now();
+  const response = await fetch(baseUrl + path);
+  return { status: response.status, body: await response.text(), ms: performance.now() - startedAt };
+}
+
+const counted = (answer: Answer | undefined) => Number(/^Hello ELECLE (\d+)$/.exec(answer?.body ?? '')?.[1]);
+
+async function measure(target: ChaosTarget, faults: string[]): Promise<string[]> {
+  const offline = await startOffline({
+    env: {
+      ...target.env,
+      HELLO_WINDOW_SECONDS: '600',
+      STORE_TIMEOUT_MS: '500',
+      STORE_MAX_IDLE_SECONDS: String(IDLE_SECONDS),
+    },
+    output: 'discard',
+  });
+  const rows: string[] = [];
+  try {
+    for (const name of [...faults, 'idle-then-half-open']) {
+      await get(offline.baseUrl, '/hello');
+      const before = counted(await get(offline.baseUrl, '/hello/again'));
+      let heal: () => Promise<void>;
+      if (name === 'idle-then-half-open') {
+        await sleep(IDLE_SECONDS * 1000 + 300);
+        heal = await (target.faults['half-open']?.apply(Math.random) ?? Promise.resolve(async () => {}));
+      } else {
+        heal = await (target.faults[name]?.apply(() => 0.9) ?? Promise.reject(new Error(`no fault ${name}`)));
+      }
+      const during: Answer[] = [];
+      const end = performance.now() + HOLD_MS;
+      while (performance.now() < end) during.push(await get(offline.baseUrl, '/hello/again'));
+      await heal();
+      const healedAt = performance.now();
+      let after = await get(offline.baseUrl, '/hello/again');
+      while (after.status !== 200 && performance.now() - healedAt < 10_000)
+        after = await get(offline.baseUrl, '/hello/again');
+      const numbers = [...during, after].filter((answer) => answer.status === 200 && counted(answer) > 0);
+      const shown = numbers.map(counted);
+      const lost = shown.length === 0 ? 'n/a' : String(Math.max(...shown) - before - shown.length);
+      const statuses = (status: number) => during.filter((answer) => answer.status === status).length;
+      rows.push(
+        `| ${target.store} | ${name} | ${statuses(200)} × 200, ${statuses(503)} × 503 | ${Math.round(Math.max(...during.map((answer) => answer.ms)))} ms | ${Math.round(performance.now() - healedAt)} ms | ${after.body} | ${lost} |`,
+      );
+    }
+  } finally {
+    await offline.stop();
+    await target.stop();
+  }
+  return rows;
+}
+
+console.log(
+  `| store | fault (held ${HOLD_MS / 1000} s) | answers during it | slowest answer | right again after healing | first answer after | numbers skipped |`,
+);
+console.log('|---|---|---|---|---|---|---|');
+const common = ['kill', 'freeze', 'half-open', 'reset', 'latency', 'refuse-new', 'hang-new', 'flush'];
+for (const row of await measure(await redisTarget(), common)) console.log(row);
+for (const row of await measure(await dynamoDbTarget(), [...common, 'throttle'])) console.log(row);
