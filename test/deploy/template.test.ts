@@ -20,7 +20,10 @@ beforeAll(async () => {
   stages.prod = await packageStage('prod');
 }, 120_000);
 
-const functions = (stage: PackagedStage) => resourcesOfType(stage, 'AWS::Lambda::Function').map(([, fn]) => fn);
+const ROUTE_FUNCTIONS = ['HelloLambdaFunction', 'HelloAgainLambdaFunction', 'HealthLambdaFunction'];
+/** The functions that serve routes (not the deploy hook). */
+const functions = (stage: PackagedStage) =>
+  ROUTE_FUNCTIONS.map((id) => stage.resources[id]).filter((fn): fn is CfnResource => fn !== undefined);
 const role = (stage: PackagedStage) => stage.resources.IamRoleLambdaExecution as CfnResource;
 const statements = (stage: PackagedStage) =>
   (
@@ -51,11 +54,57 @@ describe.each(['dev', 'prod'] as const)('Template: stage %s, packaged offline', 
     expect(routes.sort()).toEqual(['GET /health', 'GET /hello', 'GET /hello/again']);
   });
 
-  it('runs both functions on nodejs24.x, arm64, with reserved concurrency', () => {
-    for (const fn of functions(stages[name])) {
+  it('runs every function on nodejs24.x, arm64', () => {
+    expect(functions(stages[name])).toHaveLength(3);
+    for (const fn of resourcesOfType(stages[name], 'AWS::Lambda::Function').map(([, fn]) => fn)) {
       expect(fn.Properties).toMatchObject({ Runtime: 'nodejs24.x', Architectures: ['arm64'] });
-      expect(fn.Properties.ReservedConcurrentExecutions).toBeGreaterThan(0);
     }
+  });
+
+  it('throttles every route below what the functions and the store serve, so the answer is 429', () => {
+    const stage = stages[name].resources.HttpApiStage as CfnResource;
+    const { ThrottlingRateLimit: rate, ThrottlingBurstLimit: burst } = stage.Properties.DefaultRouteSettings as Record<
+      string,
+      number
+    >;
+    // Two counting routes share one store: DynamoDB ~1,000 writes/s to one item, the cache ~2,500 (README "Capacity").
+    expect(2 * rate).toBeLessThan(name === 'dev' ? 1_000 : 2_500);
+    expect(burst).toBeGreaterThan(0);
+  });
+
+  it('writes an access log with request id, route, status and integration latency', () => {
+    const stage = stages[name].resources.HttpApiStage as CfnResource;
+    const format = (stage.Properties.AccessLogSettings as { Format: string }).Format;
+    for (const field of ['$context.requestId', '$context.routeKey', '$context.status', '$context.integrationLatency']) {
+      expect(format).toContain(field);
+    }
+    expect(JSON.parse(format)).toBeTypeOf('object');
+  });
+
+  it('serves every route through the Live alias, which CodeDeploy moves after the pre-traffic check', () => {
+    const integrations = resourcesOfType(stages[name], 'AWS::ApiGatewayV2::Integration');
+    expect(integrations).toHaveLength(3);
+    for (const [, integration] of integrations) expect(JSON.stringify(integration)).toMatch(/LambdaFunctionAliasLive/);
+    const groups = resourcesOfType(stages[name], 'AWS::CodeDeploy::DeploymentGroup').map(([, group]) => group);
+    expect(groups).toHaveLength(3);
+    for (const group of groups) {
+      expect(group.Properties.AutoRollbackConfiguration).toMatchObject({ Enabled: true });
+      expect((group.Properties.AlarmConfiguration as { Alarms: unknown[] }).Alarms).toEqual([
+        { Name: { Ref: 'ServerErrorRateAlarm' } },
+        { Name: { Ref: 'StoreFailuresAlarm' } },
+        { Name: { Ref: 'SlowRequestsAlarm' } },
+      ]);
+    }
+    for (const [, alias] of resourcesOfType(stages[name], 'AWS::Lambda::Alias')) {
+      expect(JSON.stringify(alias)).toContain('"BeforeAllowTrafficHook":{"Ref":"PreTrafficCheckLambdaFunction"}');
+    }
+  });
+
+  it('puts the subnets (if any) in zones chosen by ID, not by Fn::GetAZs', () => {
+    for (const [, subnet] of resourcesOfType(stages[name], 'AWS::EC2::Subnet')) {
+      expect(subnet.Properties.AvailabilityZoneId).toMatch(/^[a-z]+\d-az\d$/);
+    }
+    expect(JSON.stringify(stages[name].resources)).not.toContain('Fn::GetAZs');
   });
 
   it('keeps the logs for a set number of days', () => {
@@ -135,6 +184,23 @@ describe('Template: stage dev (DynamoDB)', () => {
   it('puts the functions in no VPC, and grants no VPC access', () => {
     for (const fn of functions(stages.dev)) expect(fn.Properties.VpcConfig).toBeUndefined();
     expect(managedPolicies(stages.dev)).not.toContain('AWSLambdaVPCAccessExecutionRole');
+  });
+});
+
+describe('Template: gradual rollout and reserved concurrency per stage', () => {
+  const configs = (stage: PackagedStage) =>
+    resourcesOfType(stage, 'AWS::CodeDeploy::DeploymentGroup').map(([, group]) =>
+      JSON.stringify(group.Properties.DeploymentConfigName),
+    );
+
+  it('shifts prod 10% for 5 minutes first; dev at once', () => {
+    expect(configs(stages.prod)).toEqual(Array(3).fill(expect.stringContaining('"Canary10Percent5Minutes"')));
+    expect(configs(stages.dev)).toEqual(Array(3).fill(expect.stringContaining('"AllAtOnce"')));
+  });
+
+  it('reserves concurrency in prod only, so dev deploys on a new account', () => {
+    for (const fn of functions(stages.prod)) expect(fn.Properties.ReservedConcurrentExecutions).toBeGreaterThan(0);
+    for (const fn of functions(stages.dev)) expect(fn.Properties.ReservedConcurrentExecutions).toBeUndefined();
   });
 });
 
