@@ -30,6 +30,13 @@ const statements = (stage: PackagedStage) =>
     role(stage).Properties.Policies as { PolicyDocument: { Statement: { Action: string[]; Resource: unknown }[] } }[]
   ).flatMap((policy) => policy.PolicyDocument.Statement);
 const managedPolicies = (stage: PackagedStage) => JSON.stringify(role(stage).Properties.ManagedPolicyArns ?? []);
+/** An alarm's periods: its own, or those of the metrics its expression reads. */
+const periodsOf = (alarm: CfnResource) =>
+  alarm.Properties.Period !== undefined
+    ? [alarm.Properties.Period]
+    : ((alarm.Properties.Metrics ?? []) as { MetricStat?: { Period: number } }[]).flatMap((metric) =>
+        metric.MetricStat ? [metric.MetricStat.Period] : [],
+      );
 
 describe.each(['dev', 'prod'] as const)('Template: stage %s, packaged offline', (name) => {
   it('passes cfn-lint', async () => {
@@ -112,9 +119,10 @@ describe.each(['dev', 'prod'] as const)('Template: stage %s, packaged offline', 
     }
   });
 
-  it('alarms on store failures, the 5xx rate and p99 duration, all to one SNS topic', () => {
+  it('alarms on store failures, the 5xx rate, p99 duration and throttling, all to one SNS topic', () => {
     const alarms = resourcesOfType(stages[name], 'AWS::CloudWatch::Alarm').map(([, alarm]) => alarm.Properties);
-    expect(alarms).toHaveLength(3);
+    // 3 that roll back a deployment, 3 Lambda throttle alarms, 1 for the store's throttling.
+    expect(alarms).toHaveLength(7);
     for (const alarm of alarms) {
       expect(alarm.AlarmActions).toEqual([{ Ref: 'AlarmTopic' }]);
       expect(alarm.TreatMissingData).toBe('notBreaching');
@@ -125,7 +133,6 @@ describe.each(['dev', 'prod'] as const)('Template: stage %s, packaged offline', 
       MetricName: METRIC.storeFailures,
       Dimensions: [{ Name: 'service', Value: `elecle-hello-${name}` }],
       Threshold: 0,
-      Period: 300,
     });
     expect(JSON.stringify(stages[name].resources.ServerErrorRateAlarm)).toContain('"MetricName":"5xx"');
     expect(JSON.stringify(stages[name].resources.SlowRequestsAlarm)).toContain('"Stat":"p99"');
@@ -135,8 +142,45 @@ describe.each(['dev', 'prod'] as const)('Template: stage %s, packaged offline', 
     });
   });
 
-  it("has a dashboard whose body is JSON with the service's metrics", () => {
+  it('alarms on Lambda throttles of each route function', () => {
+    const throttled = resourcesOfType(stages[name], 'AWS::CloudWatch::Alarm')
+      .map(([, alarm]) => alarm.Properties)
+      .filter((alarm) => alarm.Namespace === 'AWS/Lambda' && alarm.MetricName === 'Throttles');
+    const functionIds = throttled.map((alarm) => (alarm.Dimensions as { Value: { Ref: string } }[])[0]?.Value.Ref);
+    expect(functionIds.sort()).toEqual([...ROUTE_FUNCTIONS].sort());
+    for (const alarm of throttled) expect(alarm).toMatchObject({ Statistic: 'Sum', Threshold: 0 });
+  });
+
+  it('looks at 60-second periods in every alarm, so one can fire inside the 5-minute canary', () => {
+    const alarms = resourcesOfType(stages[name], 'AWS::CloudWatch::Alarm');
+    expect(alarms.length).toBeGreaterThan(0);
+    for (const [id, alarm] of alarms) {
+      expect(periodsOf(alarm), id).not.toEqual([]);
+      expect(new Set(periodsOf(alarm)), id).toEqual(new Set([60]));
+      // Breaching data points needed, times the period: what an alarm waits at least, before the
+      // metric's own delay (a minute or two). 3 minutes leave room for that inside 5.
+      const needed = (alarm.Properties.DatapointsToAlarm ?? alarm.Properties.EvaluationPeriods) as number;
+      expect(needed * 60, id).toBeLessThanOrEqual(180);
+    }
+  });
+
+  it('rolls a deployment back on alarms of this template that a bad version trips, not on throttling', () => {
+    const groups = resourcesOfType(stages[name], 'AWS::CodeDeploy::DeploymentGroup');
+    expect(groups).toHaveLength(3);
+    for (const [, group] of groups) {
+      const ids = (group.Properties.AlarmConfiguration as { Alarms: { Name: { Ref: string } }[] }).Alarms.map(
+        (alarm) => alarm.Name.Ref,
+      );
+      expect(ids.length).toBeGreaterThan(0);
+      for (const id of ids) expect(stages[name].resources[id]?.Type, id).toBe('AWS::CloudWatch::Alarm');
+      expect(ids.filter((id) => /Throttles/.test(id))).toEqual([]);
+    }
+  });
+
+  it("has a dashboard whose body is JSON with the service's metrics, named with its region", () => {
     const dashboard = stages[name].resources.Dashboard as CfnResource;
+    // Dashboard names are account-wide, not per region.
+    expect(dashboard.Properties.DashboardName).toBe(`elecle-hello-${name}-eu-west-1`);
     const [body] = (dashboard.Properties.DashboardBody as { 'Fn::Sub': [string, object] })['Fn::Sub'];
     const widgets = (JSON.parse(body.replace(/\$\{[^}]+\}/g, 'x')) as { widgets: unknown[] }).widgets;
     expect(widgets.length).toBeGreaterThan(3);
@@ -178,6 +222,21 @@ describe('Template: stage dev (DynamoDB)', () => {
     expect(table.Properties.KeySchema).toEqual([{ AttributeName: KEY_ATTRIBUTE, KeyType: 'HASH' }]);
     expect(table.Properties.TimeToLiveSpecification).toEqual({ AttributeName: TTL_ATTRIBUTE, Enabled: true });
     expect(table.Properties.BillingMode).toBe('PAY_PER_REQUEST');
+  });
+
+  it('encrypts the table with the default AWS owned key, not a KMS key that costs', () => {
+    expect((stages.dev.resources.CounterTable as CfnResource).Properties.SSESpecification).toBeUndefined();
+  });
+
+  it("alarms on the table's throttled writes, and not on a cache it does not have", () => {
+    expect(stages.dev.resources.TableThrottlesAlarm?.Properties).toMatchObject({
+      Namespace: 'AWS/DynamoDB',
+      MetricName: 'WriteThrottleEvents',
+      Dimensions: [{ Name: 'TableName', Value: { Ref: 'CounterTable' } }],
+      Statistic: 'Sum',
+      Threshold: 0,
+    });
+    expect(JSON.stringify(stages.dev.resources)).not.toContain('ThrottledCmds');
   });
 
   it('puts the functions in no VPC, and grants no VPC access', () => {
@@ -242,6 +301,18 @@ describe('Template: stage prod (ElastiCache Serverless, Valkey)', () => {
         .Variables.REDIS_URL;
       expect(url?.['Fn::Join'][1][0]).toBe('rediss://');
     }
+  });
+
+  it("alarms on the cache's throttled commands, and not on a table it does not have", () => {
+    expect(stages.prod.resources.CacheThrottlesAlarm?.Properties).toMatchObject({
+      Namespace: 'AWS/ElastiCache',
+      MetricName: 'ThrottledCmds',
+      Dimensions: [{ Name: 'clusterId', Value: cache().Properties.ServerlessCacheName }],
+      Statistic: 'Sum',
+      Threshold: 0,
+    });
+    expect(cache().Properties.ServerlessCacheName).toBe('elecle-hello-prod');
+    expect(JSON.stringify(stages.prod.resources)).not.toContain('ThrottleEvents');
   });
 
   it('grants VPC access, and no DynamoDB', () => {
