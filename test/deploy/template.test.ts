@@ -196,6 +196,26 @@ describe.each(['dev', 'prod'] as const)('Template: stage %s, packaged offline', 
     }
   });
 
+  it("lets the route functions' role report hook results only for this stage's three deployment groups", () => {
+    // serverless-plugin-canary-deployments adds this to the shared role whenever a function has a
+    // hook, with no setting to leave it out; README "Deploy to AWS" (Rollout) says why it stays.
+    const codeDeploy = statements(stages[name]).filter((statement) =>
+      statement.Action.some((action) => action.startsWith('codedeploy:')),
+    );
+    expect(codeDeploy.map((statement) => statement.Action)).toEqual([
+      ['codedeploy:PutLifecycleEventHookExecutionStatus'],
+    ]);
+    const groups = resourcesOfType(stages[name], 'AWS::CodeDeploy::DeploymentGroup').map(
+      ([, group]) => group.Properties.DeploymentGroupName,
+    );
+    expect(groups).toHaveLength(3);
+    const resources = ((codeDeploy[0]?.Resource ?? []) as { 'Fn::Sub': string }[]).map(
+      (resource) => resource['Fn::Sub'],
+    );
+    expect(resources.map((arn) => arn.slice(arn.lastIndexOf('/') + 1)).sort()).toEqual([...groups].sort());
+    for (const arn of resources) expect(arn).toMatch(/:deploymentgroup:\$\{\w+DeploymentApplication\}\//);
+  });
+
   it('grants no IAM action with a wildcard', () => {
     const actions = statements(stages[name]).flatMap((statement) => statement.Action);
     expect(actions.length).toBeGreaterThan(0);
