@@ -67,6 +67,8 @@ class ConfigCheckPlugin {
     const { provider, functions } = this.serverless.service;
     const descriptions = new Set();
     for (const [name, fn] of Object.entries(functions)) {
+      // Only the functions that serve routes read this configuration (not the deploy hook).
+      if (!fn.events?.length) continue;
       const env = { ...provider.environment, ...fn.environment, ...(offline ? { IS_OFFLINE: 'true' } : {}) };
       for (const [key, value] of Object.entries(env)) {
         if (typeof value !== 'string') env[key] = DEPLOY_TIME_STAND_INS[key] ?? JSON.stringify(value);

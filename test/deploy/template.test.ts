@@ -20,13 +20,23 @@ beforeAll(async () => {
   stages.prod = await packageStage('prod');
 }, 120_000);
 
-const functions = (stage: PackagedStage) => resourcesOfType(stage, 'AWS::Lambda::Function').map(([, fn]) => fn);
+const ROUTE_FUNCTIONS = ['HelloLambdaFunction', 'HelloAgainLambdaFunction', 'HealthLambdaFunction'];
+/** The functions that serve routes (not the deploy hook). */
+const functions = (stage: PackagedStage) =>
+  ROUTE_FUNCTIONS.map((id) => stage.resources[id]).filter((fn): fn is CfnResource => fn !== undefined);
 const role = (stage: PackagedStage) => stage.resources.IamRoleLambdaExecution as CfnResource;
 const statements = (stage: PackagedStage) =>
   (
     role(stage).Properties.Policies as { PolicyDocument: { Statement: { Action: string[]; Resource: unknown }[] } }[]
   ).flatMap((policy) => policy.PolicyDocument.Statement);
 const managedPolicies = (stage: PackagedStage) => JSON.stringify(role(stage).Properties.ManagedPolicyArns ?? []);
+/** An alarm's periods: its own, or those of the metrics its expression reads. */
+const periodsOf = (alarm: CfnResource) =>
+  alarm.Properties.Period !== undefined
+    ? [alarm.Properties.Period]
+    : ((alarm.Properties.Metrics ?? []) as { MetricStat?: { Period: number } }[]).flatMap((metric) =>
+        metric.MetricStat ? [metric.MetricStat.Period] : [],
+      );
 
 describe.each(['dev', 'prod'] as const)('Template: stage %s, packaged offline', (name) => {
   it('passes cfn-lint', async () => {
@@ -51,11 +61,56 @@ describe.each(['dev', 'prod'] as const)('Template: stage %s, packaged offline', 
     expect(routes.sort()).toEqual(['GET /health', 'GET /hello', 'GET /hello/again']);
   });
 
-  it('runs both functions on nodejs24.x, arm64, with reserved concurrency', () => {
-    for (const fn of functions(stages[name])) {
+  it('runs every function on nodejs24.x, arm64', () => {
+    expect(functions(stages[name])).toHaveLength(3);
+    for (const fn of resourcesOfType(stages[name], 'AWS::Lambda::Function').map(([, fn]) => fn)) {
       expect(fn.Properties).toMatchObject({ Runtime: 'nodejs24.x', Architectures: ['arm64'] });
-      expect(fn.Properties.ReservedConcurrentExecutions).toBeGreaterThan(0);
     }
+  });
+
+  it('throttles every route below what the functions and the store serve, so the answer is 429', () => {
+    const stage = stages[name].resources.HttpApiStage as CfnResource;
+    const { ThrottlingRateLimit: rate = 0, ThrottlingBurstLimit: burst = 0 } = stage.Properties
+      .DefaultRouteSettings as Record<string, number>;
+    expect(rate).toBeGreaterThan(0);
+    // Two counting routes share one store: DynamoDB ~1,000 writes/s to one item, the cache ~2,500 (README "Capacity").
+    expect(2 * rate).toBeLessThan(name === 'dev' ? 1_000 : 2_500);
+    expect(burst).toBeGreaterThan(0);
+  });
+
+  it('writes an access log with request id, route, status and integration latency', () => {
+    const stage = stages[name].resources.HttpApiStage as CfnResource;
+    const format = (stage.Properties.AccessLogSettings as { Format: string }).Format;
+    for (const field of ['$context.requestId', '$context.routeKey', '$context.status', '$context.integrationLatency']) {
+      expect(format).toContain(field);
+    }
+    expect(JSON.parse(format)).toBeTypeOf('object');
+  });
+
+  it('serves every route through the Live alias, which CodeDeploy moves after the pre-traffic check', () => {
+    const integrations = resourcesOfType(stages[name], 'AWS::ApiGatewayV2::Integration');
+    expect(integrations).toHaveLength(3);
+    for (const [, integration] of integrations) expect(JSON.stringify(integration)).toMatch(/LambdaFunctionAliasLive/);
+    const groups = resourcesOfType(stages[name], 'AWS::CodeDeploy::DeploymentGroup').map(([, group]) => group);
+    expect(groups).toHaveLength(3);
+    for (const group of groups) {
+      expect(group.Properties.AutoRollbackConfiguration).toMatchObject({ Enabled: true });
+      expect((group.Properties.AlarmConfiguration as { Alarms: unknown[] }).Alarms).toEqual([
+        { Name: { Ref: 'ServerErrorRateAlarm' } },
+        { Name: { Ref: 'StoreFailuresAlarm' } },
+        { Name: { Ref: 'SlowRequestsAlarm' } },
+      ]);
+    }
+    for (const [, alias] of resourcesOfType(stages[name], 'AWS::Lambda::Alias')) {
+      expect(JSON.stringify(alias)).toContain('"BeforeAllowTrafficHook":{"Ref":"PreTrafficCheckLambdaFunction"}');
+    }
+  });
+
+  it('puts the subnets (if any) in zones chosen by ID, not by Fn::GetAZs', () => {
+    for (const [, subnet] of resourcesOfType(stages[name], 'AWS::EC2::Subnet')) {
+      expect(subnet.Properties.AvailabilityZoneId).toMatch(/^[a-z]+\d-az\d$/);
+    }
+    expect(JSON.stringify(stages[name].resources)).not.toContain('Fn::GetAZs');
   });
 
   it('keeps the logs for a set number of days', () => {
@@ -64,9 +119,10 @@ describe.each(['dev', 'prod'] as const)('Template: stage %s, packaged offline', 
     }
   });
 
-  it('alarms on store failures, the 5xx rate and p99 duration, all to one SNS topic', () => {
+  it('alarms on store failures, the 5xx rate, p99 duration and throttling, all to one SNS topic', () => {
     const alarms = resourcesOfType(stages[name], 'AWS::CloudWatch::Alarm').map(([, alarm]) => alarm.Properties);
-    expect(alarms).toHaveLength(3);
+    // 3 that roll back a deployment, 3 Lambda throttle alarms, 1 for the store's throttling.
+    expect(alarms).toHaveLength(7);
     for (const alarm of alarms) {
       expect(alarm.AlarmActions).toEqual([{ Ref: 'AlarmTopic' }]);
       expect(alarm.TreatMissingData).toBe('notBreaching');
@@ -77,7 +133,6 @@ describe.each(['dev', 'prod'] as const)('Template: stage %s, packaged offline', 
       MetricName: METRIC.storeFailures,
       Dimensions: [{ Name: 'service', Value: `elecle-hello-${name}` }],
       Threshold: 0,
-      Period: 300,
     });
     expect(JSON.stringify(stages[name].resources.ServerErrorRateAlarm)).toContain('"MetricName":"5xx"');
     expect(JSON.stringify(stages[name].resources.SlowRequestsAlarm)).toContain('"Stat":"p99"');
@@ -87,8 +142,45 @@ describe.each(['dev', 'prod'] as const)('Template: stage %s, packaged offline', 
     });
   });
 
-  it("has a dashboard whose body is JSON with the service's metrics", () => {
+  it('alarms on Lambda throttles of each route function', () => {
+    const throttled = resourcesOfType(stages[name], 'AWS::CloudWatch::Alarm')
+      .map(([, alarm]) => alarm.Properties)
+      .filter((alarm) => alarm.Namespace === 'AWS/Lambda' && alarm.MetricName === 'Throttles');
+    const functionIds = throttled.map((alarm) => (alarm.Dimensions as { Value: { Ref: string } }[])[0]?.Value.Ref);
+    expect(functionIds.sort()).toEqual([...ROUTE_FUNCTIONS].sort());
+    for (const alarm of throttled) expect(alarm).toMatchObject({ Statistic: 'Sum', Threshold: 0 });
+  });
+
+  it('looks at 60-second periods in every alarm, so one can fire inside the 5-minute canary', () => {
+    const alarms = resourcesOfType(stages[name], 'AWS::CloudWatch::Alarm');
+    expect(alarms.length).toBeGreaterThan(0);
+    for (const [id, alarm] of alarms) {
+      expect(periodsOf(alarm), id).not.toEqual([]);
+      expect(new Set(periodsOf(alarm)), id).toEqual(new Set([60]));
+      // Breaching data points needed, times the period: what an alarm waits at least, before the
+      // metric's own delay (a minute or two). 3 minutes leave room for that inside 5.
+      const needed = (alarm.Properties.DatapointsToAlarm ?? alarm.Properties.EvaluationPeriods) as number;
+      expect(needed * 60, id).toBeLessThanOrEqual(180);
+    }
+  });
+
+  it('rolls a deployment back on alarms of this template that a bad version trips, not on throttling', () => {
+    const groups = resourcesOfType(stages[name], 'AWS::CodeDeploy::DeploymentGroup');
+    expect(groups).toHaveLength(3);
+    for (const [, group] of groups) {
+      const ids = (group.Properties.AlarmConfiguration as { Alarms: { Name: { Ref: string } }[] }).Alarms.map(
+        (alarm) => alarm.Name.Ref,
+      );
+      expect(ids.length).toBeGreaterThan(0);
+      for (const id of ids) expect(stages[name].resources[id]?.Type, id).toBe('AWS::CloudWatch::Alarm');
+      expect(ids.filter((id) => /Throttles/.test(id))).toEqual([]);
+    }
+  });
+
+  it("has a dashboard whose body is JSON with the service's metrics, named with its region", () => {
     const dashboard = stages[name].resources.Dashboard as CfnResource;
+    // Dashboard names are account-wide, not per region.
+    expect(dashboard.Properties.DashboardName).toBe(`elecle-hello-${name}-eu-west-1`);
     const [body] = (dashboard.Properties.DashboardBody as { 'Fn::Sub': [string, object] })['Fn::Sub'];
     const widgets = (JSON.parse(body.replace(/\$\{[^}]+\}/g, 'x')) as { widgets: unknown[] }).widgets;
     expect(widgets.length).toBeGreaterThan(3);
@@ -102,6 +194,26 @@ describe.each(['dev', 'prod'] as const)('Template: stage %s, packaged offline', 
         POWERTOOLS_SERVICE_NAME: `elecle-hello-${name}`,
       });
     }
+  });
+
+  it("lets the route functions' role report hook results only for this stage's three deployment groups", () => {
+    // serverless-plugin-canary-deployments adds this to the shared role whenever a function has a
+    // hook, with no setting to leave it out; README "Deploy to AWS" (Rollout) says why it stays.
+    const codeDeploy = statements(stages[name]).filter((statement) =>
+      statement.Action.some((action) => action.startsWith('codedeploy:')),
+    );
+    expect(codeDeploy.map((statement) => statement.Action)).toEqual([
+      ['codedeploy:PutLifecycleEventHookExecutionStatus'],
+    ]);
+    const groups = resourcesOfType(stages[name], 'AWS::CodeDeploy::DeploymentGroup').map(
+      ([, group]) => group.Properties.DeploymentGroupName,
+    );
+    expect(groups).toHaveLength(3);
+    const resources = ((codeDeploy[0]?.Resource ?? []) as { 'Fn::Sub': string }[]).map(
+      (resource) => resource['Fn::Sub'],
+    );
+    expect(resources.map((arn) => arn.slice(arn.lastIndexOf('/') + 1)).sort()).toEqual([...groups].sort());
+    for (const arn of resources) expect(arn).toMatch(/:deploymentgroup:\$\{\w+DeploymentApplication\}\//);
   });
 
   it('grants no IAM action with a wildcard', () => {
@@ -132,9 +244,41 @@ describe('Template: stage dev (DynamoDB)', () => {
     expect(table.Properties.BillingMode).toBe('PAY_PER_REQUEST');
   });
 
+  it('encrypts the table with the default AWS owned key, not a KMS key that costs', () => {
+    expect((stages.dev.resources.CounterTable as CfnResource).Properties.SSESpecification).toBeUndefined();
+  });
+
+  it("alarms on the table's throttled writes, and not on a cache it does not have", () => {
+    expect(stages.dev.resources.TableThrottlesAlarm?.Properties).toMatchObject({
+      Namespace: 'AWS/DynamoDB',
+      MetricName: 'WriteThrottleEvents',
+      Dimensions: [{ Name: 'TableName', Value: { Ref: 'CounterTable' } }],
+      Statistic: 'Sum',
+      Threshold: 0,
+    });
+    expect(JSON.stringify(stages.dev.resources)).not.toContain('ThrottledCmds');
+  });
+
   it('puts the functions in no VPC, and grants no VPC access', () => {
     for (const fn of functions(stages.dev)) expect(fn.Properties.VpcConfig).toBeUndefined();
     expect(managedPolicies(stages.dev)).not.toContain('AWSLambdaVPCAccessExecutionRole');
+  });
+});
+
+describe('Template: gradual rollout and reserved concurrency per stage', () => {
+  const configs = (stage: PackagedStage) =>
+    resourcesOfType(stage, 'AWS::CodeDeploy::DeploymentGroup').map(([, group]) =>
+      JSON.stringify(group.Properties.DeploymentConfigName),
+    );
+
+  it('shifts prod 10% for 5 minutes first; dev at once', () => {
+    expect(configs(stages.prod)).toEqual(Array(3).fill(expect.stringContaining('"Canary10Percent5Minutes"')));
+    expect(configs(stages.dev)).toEqual(Array(3).fill(expect.stringContaining('"AllAtOnce"')));
+  });
+
+  it('reserves concurrency in prod only, so dev deploys on a new account', () => {
+    for (const fn of functions(stages.prod)) expect(fn.Properties.ReservedConcurrentExecutions).toBeGreaterThan(0);
+    for (const fn of functions(stages.dev)) expect(fn.Properties.ReservedConcurrentExecutions).toBeUndefined();
   });
 });
 
@@ -179,6 +323,18 @@ describe('Template: stage prod (ElastiCache Serverless, Valkey)', () => {
     }
   });
 
+  it("alarms on the cache's throttled commands, and not on a table it does not have", () => {
+    expect(stages.prod.resources.CacheThrottlesAlarm?.Properties).toMatchObject({
+      Namespace: 'AWS/ElastiCache',
+      MetricName: 'ThrottledCmds',
+      Dimensions: [{ Name: 'clusterId', Value: cache().Properties.ServerlessCacheName }],
+      Statistic: 'Sum',
+      Threshold: 0,
+    });
+    expect(cache().Properties.ServerlessCacheName).toBe('elecle-hello-prod');
+    expect(JSON.stringify(stages.prod.resources)).not.toContain('ThrottleEvents');
+  });
+
   it('grants VPC access, and no DynamoDB', () => {
     expect(managedPolicies(stages.prod)).toContain('AWSLambdaVPCAccessExecutionRole');
     expect(JSON.stringify(statements(stages.prod))).not.toContain('dynamodb:');
@@ -189,12 +345,12 @@ describe('Stage local (sls offline)', () => {
   it('resolves every environment value to a string, so offline never sees [object Object]', async () => {
     const config = await printConfig<{
       provider: { environment: Record<string, unknown> };
-      functions: Record<string, { environment: Record<string, unknown> }>;
+      functions: Record<string, { environment?: Record<string, unknown> }>;
     }>('local');
     const values = [
       config.provider.environment,
       ...Object.values(config.functions).map((fn) => fn.environment),
-    ].flatMap((env) => Object.values(env));
+    ].flatMap((env) => Object.values(env ?? {}));
     expect(values.filter((value) => typeof value !== 'string')).toEqual([]);
   });
 

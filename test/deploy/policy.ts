@@ -1,0 +1,91 @@
+// Just enough IAM evaluation for the deploy-role tests: Allow statements, glob patterns in Action and
+// Resource, StringEquals conditions. The policies under test use nothing else (no Deny, NotAction).
+import { readFileSync } from 'node:fs';
+import { yamlParse } from 'yaml-cfn';
+
+export interface Statement {
+  Sid?: string;
+  Effect: 'Allow' | 'Deny';
+  Action: string | string[];
+  Resource: string | string[];
+  Condition?: Record<string, Record<string, string | string[]>>;
+}
+
+export const ACCOUNT = '123456789012';
+export const REGION = 'eu-west-1';
+const list = <T>(value: T | T[]) => (Array.isArray(value) ? value : [value]);
+const glob = (pattern: string) =>
+  new RegExp(
+    `^${pattern
+      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+      .replace(/\*/g, '.*')
+      .replace(/\?/g, '.')}$`,
+    'i',
+  );
+
+/** Resolves !Sub, !Ref and !GetAtt as CloudFormation would in account ACCOUNT, region REGION. */
+function resolve(value: unknown, names: Record<string, string>): unknown {
+  if (Array.isArray(value)) return value.map((item) => resolve(item, names));
+  if (value === null || typeof value !== 'object') return value;
+  const object = value as Record<string, unknown>;
+  if ('Fn::Sub' in object) {
+    const text = object['Fn::Sub'] as string;
+    const vars: Record<string, string> = { 'AWS::Partition': 'aws', 'AWS::Region': REGION, 'AWS::AccountId': ACCOUNT };
+    return text.replace(/\$\{([^}]+)\}/g, (_, name: string) => vars[name] ?? names[name] ?? `<${name}>`);
+  }
+  if ('Ref' in object) return names[object.Ref as string] ?? `<${object.Ref}>`;
+  if ('Fn::GetAtt' in object) return names[(object['Fn::GetAtt'] as string[])[0] as string] ?? '<GetAtt>';
+  return Object.fromEntries(Object.entries(object).map(([key, item]) => [key, resolve(item, names)]));
+}
+
+interface RoleTemplate {
+  Resources: Record<string, { Type: string; Properties: Record<string, unknown> }>;
+}
+
+/** deploy/github-deploy-role.yml, resolved for Repository=owner/repo. */
+export function loadRoleStack(file: string) {
+  const template = yamlParse(readFileSync(file, 'utf8')) as RoleTemplate;
+  const names: Record<string, string> = {
+    Repository: 'owner/repo',
+    StackRoleBoundary: `arn:aws:iam::${ACCOUNT}:policy/elecle-hello-stack-boundary`,
+    CloudFormationExecutionRole: `arn:aws:iam::${ACCOUNT}:role/elecle-hello-cloudformation`,
+  };
+  const resources = resolve(template.Resources, names) as RoleTemplate['Resources'];
+  const properties = (name: string) => {
+    const resource = resources[name];
+    if (!resource) throw new Error(`${file} has no resource ${name}`);
+    return resource.Properties;
+  };
+  const document = (name: string) => (properties(name).PolicyDocument as { Statement: Statement[] }).Statement;
+  const inline = (name: string) =>
+    (properties(name).Policies as { PolicyDocument: { Statement: Statement[] } }[]).flatMap(
+      (policy) => policy.PolicyDocument.Statement,
+    );
+  return {
+    properties,
+    executionRole: [...document('CreateFunctionsAndApi'), ...document('CreateStoresAndMonitoring')],
+    deployRole: inline('GitHubDeployRole'),
+    boundary: document('StackRoleBoundary'),
+  };
+}
+
+export const actionsOf = (statements: Statement[]) => statements.flatMap((statement) => list(statement.Action));
+
+/** Whether an Allow statement grants the action on the resource with this request context. */
+export function allows(statements: Statement[], action: string, resource = '*', context: Record<string, string> = {}) {
+  return statements.some(
+    (statement) =>
+      statement.Effect === 'Allow' &&
+      list(statement.Action).some((pattern) => glob(pattern).test(action)) &&
+      list(statement.Resource).some((pattern) => glob(pattern).test(resource)) &&
+      Object.entries(statement.Condition ?? {}).every(
+        ([operator, keys]) =>
+          operator === 'StringEquals' &&
+          Object.entries(keys).every(([key, values]) => list(values).includes(context[key] ?? '')),
+      ),
+  );
+}
+
+/** Whether the action is granted on any resource (conditions aside). */
+export const grantsAction = (statements: Statement[], action: string) =>
+  statements.some((statement) => list(statement.Action).some((pattern) => glob(pattern).test(action)));

@@ -1,0 +1,170 @@
+// The README's "Deploy to AWS" walkthrough and its numbers, checked against the packaged templates
+// and the role stack's template: a change to one without the other fails here.
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { yamlParse } from 'yaml-cfn';
+import { type CfnResource, type PackagedStage, packageStage, resourcesOfType } from '../support/packaged-stage';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const README = readFileSync(`${ROOT}README.md`, 'utf8');
+const stages: Record<'dev' | 'prod', PackagedStage> = {} as never;
+
+beforeAll(async () => {
+  stages.dev = await packageStage('dev');
+  stages.prod = await packageStage('prod');
+}, 120_000);
+
+/** The README from a `## ` heading to the next one. */
+function section(heading: string): string {
+  const start = README.indexOf(`\n## ${heading}\n`);
+  if (start < 0) throw new Error(`README has no section "${heading}"`);
+  const end = README.indexOf('\n## ', start + 1);
+  return README.slice(start, end < 0 ? undefined : end);
+}
+const deploySection = () => section('Deploy to AWS');
+const number = (text: string | undefined) => Number((text ?? 'NaN').replace(/,/g, ''));
+const resource = (stage: PackagedStage, id: string) => stage.resources[id] as CfnResource;
+
+/** The rows of the markdown table whose header has `column`, as objects keyed by header cell. */
+function table(text: string, column: string): Record<string, string>[] {
+  const lines = text.split('\n');
+  const headerAt = lines.findIndex((line) => line.startsWith('|') && line.includes(`| ${column} |`));
+  if (headerAt < 0) throw new Error(`no table with a column "${column}"`);
+  const cells = (line: string) =>
+    line
+      .slice(1, -1)
+      .split('|')
+      .map((cell) => cell.trim());
+  const header = cells(lines[headerAt] as string);
+  const rows: Record<string, string>[] = [];
+  for (const line of lines.slice(headerAt + 2)) {
+    if (!line.startsWith('|')) break;
+    rows.push(Object.fromEntries(cells(line).map((cell, i) => [header[i], cell])));
+  }
+  return rows;
+}
+
+describe('README "Deploy to AWS": the one-time role stack', () => {
+  const command = () => {
+    const match = deploySection().match(/aws cloudformation deploy [^`]*?(?=\naws |\n```)/);
+    if (!match) throw new Error('no `aws cloudformation deploy` command in "Deploy to AWS"');
+    return match[0];
+  };
+  const templatePath = () => command().match(/--template-file (\S+)/)?.[1] ?? '';
+  const template = () =>
+    yamlParse(readFileSync(`${ROOT}${templatePath()}`, 'utf8')) as {
+      Parameters: Record<string, { Default?: string }>;
+      Outputs: Record<string, unknown>;
+      Resources: Record<string, CfnResource>;
+    };
+
+  it('names a template that exists', () => {
+    expect(templatePath()).toBe('deploy/github-deploy-role.yml');
+    expect(existsSync(`${ROOT}${templatePath()}`)).toBe(true);
+  });
+
+  it("passes every parameter without a default, and only the template's parameters", () => {
+    const passed = [...command().matchAll(/\s(\w+)=/g)].map((m) => m[1]);
+    expect(passed.length).toBeGreaterThan(0);
+    const parameters = Object.entries(template().Parameters);
+    expect(parameters.length).toBeGreaterThan(0);
+    expect(passed.filter((name) => !template().Parameters[name as string])).toEqual([]);
+    const required = parameters.filter(([, parameter]) => parameter.Default === undefined).map(([name]) => name);
+    expect(required.filter((name) => !passed.includes(name))).toEqual([]);
+    // The optional ones are explained in the text.
+    for (const [name] of parameters) expect(deploySection()).toContain(name);
+  });
+
+  it('acknowledges named IAM resources, as the template has roles with names', () => {
+    const named = Object.values(template().Resources).filter(
+      (r) => r.Type.startsWith('AWS::IAM::') && (r.Properties.RoleName || r.Properties.ManagedPolicyName),
+    );
+    expect(named.length).toBeGreaterThan(0);
+    expect(command()).toContain('--capabilities CAPABILITY_NAMED_IAM');
+  });
+
+  it('names the outputs the later steps use, and the boundary the stages need', () => {
+    const outputs = Object.keys(template().Outputs);
+    expect(outputs.length).toBeGreaterThan(0);
+    for (const output of outputs) expect(deploySection()).toContain(output);
+    const boundary = template().Resources.StackRoleBoundary?.Properties.ManagedPolicyName as string;
+    expect(deploySection()).toContain(`\`${boundary}\``);
+    expect(readFileSync(`${ROOT}deploy/boundary.yml`, 'utf8')).toContain(`policy/${boundary}`);
+  });
+});
+
+describe('README "Deploy to AWS": numbers equal those in the packaged templates', () => {
+  const routeFunctions = (stage: PackagedStage) =>
+    ['HelloLambdaFunction', 'HelloAgainLambdaFunction', 'HealthLambdaFunction'].map((id) => resource(stage, id));
+
+  it('lists the routes the deploy prints', () => {
+    const printed = [...deploySection().matchAll(/^ {2}GET - https:\/\/\S+?\.com(\/\S*)$/gm)].map((m) => `GET ${m[1]}`);
+    const routes = resourcesOfType(stages.dev, 'AWS::ApiGatewayV2::Route').map(([, r]) => r.Properties.RouteKey);
+    expect(routes.length).toBeGreaterThan(0);
+    expect(printed.sort()).toEqual(routes.sort());
+  });
+
+  it.each(['dev', 'prod'] as const)('stage table: reserved concurrency and log retention of %s', (name) => {
+    const row = table(deploySection(), 'reserved concurrency (per function)').find((r) => r.stage === `\`${name}\``);
+    expect(row).toBeDefined();
+    const reserved = resource(stages[name], 'HelloLambdaFunction').Properties.ReservedConcurrentExecutions;
+    expect(row?.['reserved concurrency (per function)']).toBe(reserved === undefined ? 'none' : String(reserved));
+    const retention = resourcesOfType(stages[name], 'AWS::Logs::LogGroup').map(([, g]) => g.Properties.RetentionInDays);
+    expect(retention.length).toBeGreaterThan(0);
+    for (const days of retention) expect(row?.['logs kept']).toBe(`${days} days`);
+  });
+
+  it('prod reservation and the account limit it needs: 2 × counting + health, plus 100 unreserved', () => {
+    const [hello, helloAgain, health] = routeFunctions(stages.prod).map(
+      (fn) => fn.Properties.ReservedConcurrentExecutions as number,
+    );
+    expect(hello).toBe(helloAgain);
+    const total = (hello as number) + (helloAgain as number) + (health as number);
+    expect(deploySection()).toContain(`2 × ${hello} + ${health} = ${total}`);
+    expect(deploySection()).toContain(`at least ${total + 100}`);
+  });
+
+  it('dev reserves none, so the README may say it deploys on a limit of 10', () => {
+    for (const fn of routeFunctions(stages.dev)) expect(fn.Properties.ReservedConcurrentExecutions).toBeUndefined();
+    expect(deploySection()).toMatch(/dev reserves no(ne| concurrency)/);
+  });
+
+  it('route throttling per stage (Capacity table)', () => {
+    const match = deploySection().match(
+      /dev ([\d,]+) req\/s \(burst ([\d,]+)\), prod ([\d,]+) req\/s \(burst ([\d,]+)\)/,
+    );
+    expect(match).not.toBeNull();
+    const [, devRate, devBurst, prodRate, prodBurst] = (match as RegExpMatchArray).map(String);
+    const settings = (stage: PackagedStage) =>
+      resource(stage, 'HttpApiStage').Properties.DefaultRouteSettings as Record<string, number>;
+    expect(settings(stages.dev)).toMatchObject({
+      ThrottlingRateLimit: number(devRate),
+      ThrottlingBurstLimit: number(devBurst),
+    });
+    expect(settings(stages.prod)).toMatchObject({
+      ThrottlingRateLimit: number(prodRate),
+      ThrottlingBurstLimit: number(prodBurst),
+    });
+  });
+
+  it("the cache's ECPU cap (Capacity table)", () => {
+    const readme = Number(deploySection().match(/`ECPUPerSecond\.Maximum: (\d+)`/)?.[1]);
+    const limits = resource(stages.prod, 'Cache').Properties.CacheUsageLimits as { ECPUPerSecond: { Maximum: number } };
+    expect(readme).toBe(limits.ECPUPerSecond.Maximum);
+  });
+
+  it('memory size (Memory size)', () => {
+    const readme = Number(deploySection().match(/^(\d+) MB, chosen/m)?.[1]);
+    for (const name of ['dev', 'prod'] as const) {
+      for (const fn of routeFunctions(stages[name])) expect(fn.Properties.MemorySize).toBe(readme);
+    }
+  });
+
+  it('the p99 alarm threshold (Operate it)', () => {
+    const readme = number(section('Operate it').match(/`p99DurationAlarmMs` \(([\d,]+) ms\)/)?.[1] ?? 'NaN');
+    for (const name of ['dev', 'prod'] as const) {
+      expect(resource(stages[name], 'SlowRequestsAlarm').Properties.Threshold).toBe(readme);
+    }
+  });
+});
