@@ -26,24 +26,42 @@ export interface ChaosTarget {
   stop(): Promise<void>;
 }
 
+/** A fault from what injects it and what heals it. */
+function fault(dataLoss: boolean, inject: (random: () => number) => unknown, heal: () => unknown): Fault {
+  return {
+    dataLoss,
+    async apply(random) {
+      await inject(random);
+      return async () => {
+        await heal();
+      };
+    },
+  };
+}
+
 /** Faults of the network between service and store, the same for every store. */
 function networkFaults(proxy: FaultProxy): Record<string, Fault> {
-  const healProxy = async () => proxy.heal();
+  const heal = () => proxy.heal();
   return {
-    'half-open': { dataLoss: false, apply: async () => (proxy.blackholeExisting(), healProxy) },
-    reset: { dataLoss: false, apply: async () => (proxy.resetAll(), healProxy) },
-    latency: {
-      dataLoss: false,
-      apply: async (random) => (proxy.setLatency(Math.round(50 + 800 * random())), healProxy),
-    },
-    'refuse-new': {
-      dataLoss: false,
-      apply: async () => (proxy.setNewConnections('refuse'), proxy.resetAll(), healProxy),
-    },
-    'hang-new': {
-      dataLoss: false,
-      apply: async () => (proxy.setNewConnections('hang'), proxy.resetAll(), healProxy),
-    },
+    'half-open': fault(false, () => proxy.blackholeExisting(), heal),
+    reset: fault(false, () => proxy.resetAll(), heal),
+    latency: fault(false, (random) => proxy.setLatency(Math.round(50 + 800 * random())), heal),
+    'refuse-new': fault(
+      false,
+      () => {
+        proxy.setNewConnections('refuse');
+        proxy.resetAll();
+      },
+      heal,
+    ),
+    'hang-new': fault(
+      false,
+      () => {
+        proxy.setNewConnections('hang');
+        proxy.resetAll();
+      },
+      heal,
+    ),
   };
 }
 
@@ -56,9 +74,21 @@ export async function redisTarget(): Promise<ChaosTarget> {
     env: { REDIS_URL: proxy.rewrite(redis.url) },
     faults: {
       ...networkFaults(proxy),
-      kill: { dataLoss: true, apply: async () => (await redis.stop(), () => redis.restart()) },
-      freeze: { dataLoss: false, apply: async () => (redis.freeze(), async () => redis.thaw()) },
-      flush: { dataLoss: true, apply: async () => (await inspector.flushall(), async () => {}) },
+      kill: fault(
+        true,
+        () => redis.stop(),
+        () => redis.restart(),
+      ),
+      freeze: fault(
+        false,
+        () => redis.freeze(),
+        () => redis.thaw(),
+      ),
+      flush: fault(
+        true,
+        () => inspector.flushall(),
+        () => {},
+      ),
     },
     async keyWithoutExpiry() {
       try {
@@ -136,21 +166,26 @@ export async function dynamoDbTarget(): Promise<ChaosTarget> {
     env: { COUNTER_STORE: 'dynamodb', DYNAMODB_TABLE: TABLE, DYNAMODB_ENDPOINT: `http://127.0.0.1:${proxy.port}` },
     faults: {
       ...networkFaults(proxy),
-      kill: { dataLoss: true, apply: async () => (await dynalite.stop(), () => dynalite.start()) },
-      freeze: {
-        dataLoss: false,
-        apply: async () => (dynalite.signal('SIGSTOP'), async () => dynalite.signal('SIGCONT')),
-      },
-      flush: {
-        dataLoss: true,
-        apply: async () => (
-          await dynalite.client.send(new DeleteItemCommand({ TableName: TABLE, Key: key })), async () => {}
-        ),
-      },
-      throttle: {
-        dataLoss: false,
-        apply: async () => (proxy.setCannedReply(throttledReply('ThrottlingException')), async () => proxy.heal()),
-      },
+      kill: fault(
+        true,
+        () => dynalite.stop(),
+        () => dynalite.start(),
+      ),
+      freeze: fault(
+        false,
+        () => dynalite.signal('SIGSTOP'),
+        () => dynalite.signal('SIGCONT'),
+      ),
+      flush: fault(
+        true,
+        () => dynalite.client.send(new DeleteItemCommand({ TableName: TABLE, Key: key })),
+        () => {},
+      ),
+      throttle: fault(
+        false,
+        () => proxy.setCannedReply(throttledReply('ThrottlingException')),
+        () => proxy.heal(),
+      ),
     },
     async keyWithoutExpiry() {
       try {
