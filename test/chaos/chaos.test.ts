@@ -5,8 +5,8 @@ import { runChaos } from './chaos';
 const seed = Date.now() % 1_000_000;
 
 describe.each([
-  ['redis', 20],
-  ['dynamodb', 12],
+  ['redis', 15],
+  ['dynamodb', 10],
 ] as const)('Chaos: load with random faults against %s keeps the counting contract', (store, seconds) => {
   it(`finds no anomaly in ${seconds} s of history (seed ${seed})`, { timeout: (seconds + 60) * 1000 }, async () => {
     const result = await runChaos({ store, seconds, seed });

@@ -50,6 +50,7 @@ describe('Function: readConfig', () => {
       table: 'elecle-hello-dev-counters',
       endpoint: undefined,
       timeoutMs: 500,
+      maxIdleMs: 240_000,
     });
     const local = { COUNTER_STORE: 'dynamodb', DYNAMODB_TABLE: 'counters', DYNAMODB_ENDPOINT: 'http://localhost:4567' };
     expect(readConfig(local).store).toMatchObject({ endpoint: 'http://localhost:4567' });
