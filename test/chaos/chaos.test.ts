@@ -12,7 +12,8 @@ describe.each([
     const result = await runChaos({ store, seconds, seed });
     expect(result.anomalies).toEqual([]);
     // The run must have tested something: load, faults that bit, and expiry checks that answered.
-    expect(result.operations).toBeGreaterThan(1_000);
+    // (20 a second is a floor a loaded laptop clears; an idle one does well over 100.)
+    expect(result.operations).toBeGreaterThan(20 * seconds);
     expect(Object.values(result.faults).reduce((total, count) => total + count, 0)).toBeGreaterThanOrEqual(3);
     expect(result.unavailable).toBeGreaterThan(0);
     expect(result.expiryChecks).toBeGreaterThan(10);
