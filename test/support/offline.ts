@@ -25,6 +25,10 @@ export interface OfflineOptions {
   params?: string[];
   /** Keep the output for output() (the default), or discard it (a benchmark's millions of lines). */
   output?: 'keep' | 'discard';
+  /** The HTTP port; a free one by default. */
+  httpPort?: number;
+  /** The Lambda invoke port; a free one by default, or `derived`: none given, as `npm start` does. */
+  lambdaPort?: number | 'derived';
 }
 
 export interface Offline {
@@ -35,8 +39,15 @@ export interface Offline {
 }
 
 /** Starts real serverless-offline (`sls offline start`) on free ports and waits until it answers. */
-export async function startOffline({ env, params = [], output: keep = 'keep' }: OfflineOptions): Promise<Offline> {
-  const [httpPort, lambdaPort] = [await freePort(), await freePort()];
+export async function startOffline({
+  env,
+  params = [],
+  output: keep = 'keep',
+  httpPort: chosenHttpPort,
+  lambdaPort: chosenLambdaPort,
+}: OfflineOptions): Promise<Offline> {
+  const httpPort = chosenHttpPort ?? (await freePort());
+  const lambdaPort = chosenLambdaPort ?? (await freePort());
   const args = [
     SLS,
     'offline',
@@ -45,8 +56,7 @@ export async function startOffline({ env, params = [], output: keep = 'keep' }: 
     'local',
     '--httpPort',
     String(httpPort),
-    '--lambdaPort',
-    String(lambdaPort),
+    ...(lambdaPort === 'derived' ? [] : ['--lambdaPort', String(lambdaPort)]),
     ...params.flatMap((param) => ['--param', param]),
   ];
   const child = spawn(process.execPath, args, {
@@ -110,7 +120,8 @@ async function waitUntilListening(child: ChildProcess, baseUrl: string, output: 
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new ExitedError(child.exitCode, output());
     // Any answer (404 for /) means the HTTP server is up; the route handlers are not called.
-    const up = await fetch(`${baseUrl}/`).then(
+    // With a time limit: something else on the port may accept and never answer.
+    const up = await fetch(`${baseUrl}/`, { signal: AbortSignal.timeout(1_000) }).then(
       () => true,
       () => false,
     );
