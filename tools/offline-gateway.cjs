@@ -17,6 +17,8 @@ class OfflineGatewayPlugin {
     this.hooks = {
       'before:offline:start:init': () => this.prepare(),
       'after:offline:start:init': () => this.announce(),
+      // serverless-esbuild rebuilds on every edit and then spawns this event.
+      'after:offline:functionsUpdated:cleanup': () => this.forgetBundles(),
     };
   }
 
@@ -55,6 +57,19 @@ class OfflineGatewayPlugin {
     process.stdout.write(
       `Lambda invoke API (aws-sdk, not a browser): http://${host}:${this.options.lambdaPort}${INVOKE_PATH}<name>/invocations\n`,
     );
+  }
+
+  /**
+   * In-process, serverless-offline `require`s each bundle once and serves the cached module ever
+   * after, so a rebuilt bundle was never run: dropping the bundles from the cache makes the next
+   * request load the new code (worker threads need nothing: serverless-offline stops idle ones).
+   * Each reload builds the module's store client anew; the old one's connection stays open.
+   */
+  forgetBundles() {
+    const bundles = `${this.serverless.config.servicePath}/.esbuild/`;
+    for (const file of Object.keys(require.cache)) {
+      if (file.startsWith(bundles)) delete require.cache[file];
+    }
   }
 
   async requireFree(host, port, option) {

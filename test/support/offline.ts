@@ -29,6 +29,8 @@ export interface OfflineOptions {
   httpPort?: number;
   /** The Lambda invoke port; a free one by default, or `derived`: none given, as `npm start` does. */
   lambdaPort?: number | 'derived';
+  /** The project folder to serve; this repository by default. */
+  cwd?: string;
 }
 
 export interface Offline {
@@ -45,6 +47,7 @@ export async function startOffline({
   output: keep = 'keep',
   httpPort: chosenHttpPort,
   lambdaPort: chosenLambdaPort,
+  cwd = ROOT,
 }: OfflineOptions): Promise<Offline> {
   const httpPort = chosenHttpPort ?? (await freePort());
   const lambdaPort = chosenLambdaPort ?? (await freePort());
@@ -60,7 +63,7 @@ export async function startOffline({
     ...params.flatMap((param) => ['--param', param]),
   ];
   const child = spawn(process.execPath, args, {
-    cwd: ROOT,
+    cwd,
     env: {
       ...process.env,
       ...Object.fromEntries(STORE_VARIABLES.map((name) => [name, ''])),
