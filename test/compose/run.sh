@@ -26,9 +26,10 @@ check() { # check NAME EXPECTED ACTUAL
 greeting_backup=$(mktemp)
 cp lib/greeting.ts "$greeting_backup"
 watch_pid=
+watch_log=
 cleanup() {
   [ -n "$watch_pid" ] && kill "$watch_pid" 2>/dev/null
-  cp "$greeting_backup" lib/greeting.ts && rm -f "$greeting_backup"
+  cp "$greeting_backup" lib/greeting.ts && rm -f "$greeting_backup" "${watch_log:-}"
   "${compose[@]}" down -v --timeout 10 >/dev/null 2>&1
 }
 trap cleanup EXIT
@@ -97,10 +98,11 @@ check "Redis frozen: ... within 2 s" "yes" "$(within 2 "$seconds")"
 
 # Edit and see: `docker compose watch` copies the edit in, serverless-esbuild rebuilds, and the next
 # request runs the new code, with no restart.
-"${compose[@]}" watch >/dev/null 2>&1 &
+watch_log=$(mktemp)
+"${compose[@]}" watch >"$watch_log" 2>&1 &
 watch_pid=$!
-for _ in $(seq 1 120); do [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$base/health")" == 200 ] && break; sleep 0.5; done
-sleep 3 # watch builds and syncs once when it starts
+# It builds the image first (cached by now), then prints "Watch enabled".
+for _ in $(seq 1 240); do grep -q 'Watch enabled' "$watch_log" && break; sleep 0.5; done
 app_before=$("${compose[@]}" ps -q app)
 sed -i 's/Hello ELECLE \${count}/Hi ELECLE ${count}/' lib/greeting.ts
 started=$(date +%s%N)
