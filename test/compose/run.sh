@@ -22,7 +22,16 @@ check() { # check NAME EXPECTED ACTUAL
   fi
 }
 
-cleanup() { "${compose[@]}" down -v --timeout 10 >/dev/null 2>&1; }
+# The edit-and-see check changes lib/greeting.ts: put it back whatever happens.
+greeting_backup=$(mktemp)
+cp lib/greeting.ts "$greeting_backup"
+watch_pid=
+watch_log=
+cleanup() {
+  [ -n "$watch_pid" ] && kill "$watch_pid" 2>/dev/null
+  cp "$greeting_backup" lib/greeting.ts && rm -f "$greeting_backup" "${watch_log:-}"
+  "${compose[@]}" down -v --timeout 10 >/dev/null 2>&1
+}
 trap cleanup EXIT
 
 if ! "${compose[@]}" up -d --build --wait --wait-timeout 180; then
@@ -33,6 +42,30 @@ fi
 
 body() { curl -sS --max-time 5 "$base$1"; }
 redis() { "${compose[@]}" exec -T redis redis-cli "$@" | tr -d '\r'; }
+
+# Edit and see: `docker compose watch` copies the edit in, serverless-esbuild rebuilds, and the next
+# request runs the new code, with no restart. Before the burst: after a 1,000-request burst, the
+# reloaded bundle once answered 500 (not yet understood; tracked outside this test).
+watch_log=$(mktemp)
+"${compose[@]}" watch >"$watch_log" 2>&1 &
+watch_pid=$!
+# It builds the image first (cached by now), then prints "Watch enabled".
+for _ in $(seq 1 240); do grep -q 'Watch enabled' "$watch_log" && break; sleep 0.5; done
+app_before=$("${compose[@]}" ps -q app)
+sed -i 's/Hello ELECLE \${count}/Hi ELECLE ${count}/' lib/greeting.ts
+started=$(date +%s%N)
+for _ in $(seq 1 100); do [ "$(body /hello)" == "Hi ELECLE 1" ] && break; sleep 0.1; done
+seen_ms=$(( ($(date +%s%N) - started) / 1000000 ))
+check "an edit of lib/greeting.ts is served within 5 s (compose watch)" "Hi ELECLE 1 yes" \
+  "$(body /hello) $([ "$seen_ms" -lt 5000 ] && echo yes || echo "no (${seen_ms} ms)")"
+echo "     the edit was served after ${seen_ms} ms"
+cp "$greeting_backup" lib/greeting.ts
+for _ in $(seq 1 100); do [ "$(body /hello)" == "Hello ELECLE 1" ] && break; sleep 0.1; done
+check "... and the restored file too" "Hello ELECLE 1" "$(body /hello)"
+check "... by the same container (no restart)" "$app_before" "$("${compose[@]}" ps -q app)"
+kill "$watch_pid" 2>/dev/null
+wait "$watch_pid" 2>/dev/null
+watch_pid=
 
 # A burst on the fresh stack: /hello/again's function loads and connects inside the burst, which a
 # per-command timer once turned into hundreds of 503s for increments Redis had made.
@@ -61,6 +94,14 @@ check "cache-control header" "cache-control: no-store" "$(grep '^cache-control:'
 check "an unknown path is a 404" "404" "$(curl -sS -o /dev/null -w '%{http_code}' --max-time 5 "$base/nope")"
 check "the healthcheck did not count" "2" "$(sleep 3; body /hello/again | sed 's/Hello ELECLE //')"
 check "Redis is not published to the host" "" "$(docker port "$("${compose[@]}" ps -q redis)")"
+check "the app is published on 127.0.0.1 only" "8000/tcp -> 127.0.0.1:8000" "$(docker port "$("${compose[@]}" ps -q app)")"
+check "the app runs as the image's unprivileged user" "1000" "$("${compose[@]}" exec -T app id -u | tr -d '\r')"
+check "the app cannot change its own code" "refused" \
+  "$("${compose[@]}" exec -T app sh -c 'touch /app/lib/config.ts /app/node_modules/x 2>/dev/null && echo written || echo refused' | tr -d '\r')"
+cors=$(curl -sS -D - -o /dev/null --max-time 5 -H 'Origin: http://cafe.example' "$base/hello" | tr -d '\r' | tr 'A-Z' 'a-z')
+check "no CORS headers for another origin" "" "$(grep '^access-control-' <<<"$cors")"
+check "a CORS preflight is a 404, as in API Gateway" "404" \
+  "$(curl -sS -o /dev/null -w '%{http_code}' --max-time 5 -X OPTIONS -H 'Origin: http://cafe.example' -H 'Access-Control-Request-Method: GET' "$base/hello")"
 
 # Redis pulled away and given back, as a user would try it: no app restart in between.
 timed() { curl -sS -o /dev/null -w '%{http_code} %{time_total}' --max-time 5 "$base$1"; }
@@ -78,6 +119,7 @@ read -r code seconds <<<"$(timed /hello/again)"
 "${compose[@]}" unpause redis >/dev/null 2>&1
 check "Redis frozen: /hello/again is a 503" "503" "$code"
 check "Redis frozen: ... within 2 s" "yes" "$(within 2 "$seconds")"
+
 
 started=$(date +%s%N)
 "${compose[@]}" stop --timeout 10 >/dev/null 2>&1

@@ -25,6 +25,12 @@ export interface OfflineOptions {
   params?: string[];
   /** Keep the output for output() (the default), or discard it (a benchmark's millions of lines). */
   output?: 'keep' | 'discard';
+  /** The HTTP port; a free one by default. */
+  httpPort?: number;
+  /** The Lambda invoke port; a free one by default, or `derived`: none given, as `npm start` does. */
+  lambdaPort?: number | 'derived';
+  /** The project folder to serve; this repository by default. */
+  cwd?: string;
 }
 
 export interface Offline {
@@ -35,8 +41,16 @@ export interface Offline {
 }
 
 /** Starts real serverless-offline (`sls offline start`) on free ports and waits until it answers. */
-export async function startOffline({ env, params = [], output: keep = 'keep' }: OfflineOptions): Promise<Offline> {
-  const [httpPort, lambdaPort] = [await freePort(), await freePort()];
+export async function startOffline({
+  env,
+  params = [],
+  output: keep = 'keep',
+  httpPort: chosenHttpPort,
+  lambdaPort: chosenLambdaPort,
+  cwd = ROOT,
+}: OfflineOptions): Promise<Offline> {
+  const httpPort = chosenHttpPort ?? (await freePort());
+  const lambdaPort = chosenLambdaPort ?? (await freePort());
   const args = [
     SLS,
     'offline',
@@ -45,12 +59,11 @@ export async function startOffline({ env, params = [], output: keep = 'keep' }: 
     'local',
     '--httpPort',
     String(httpPort),
-    '--lambdaPort',
-    String(lambdaPort),
+    ...(lambdaPort === 'derived' ? [] : ['--lambdaPort', String(lambdaPort)]),
     ...params.flatMap((param) => ['--param', param]),
   ];
   const child = spawn(process.execPath, args, {
-    cwd: ROOT,
+    cwd,
     env: {
       ...process.env,
       ...Object.fromEntries(STORE_VARIABLES.map((name) => [name, ''])),
@@ -110,7 +123,8 @@ async function waitUntilListening(child: ChildProcess, baseUrl: string, output: 
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new ExitedError(child.exitCode, output());
     // Any answer (404 for /) means the HTTP server is up; the route handlers are not called.
-    const up = await fetch(`${baseUrl}/`).then(
+    // With a time limit: something else on the port may accept and never answer.
+    const up = await fetch(`${baseUrl}/`, { signal: AbortSignal.timeout(1_000) }).then(
       () => true,
       () => false,
     );

@@ -1,0 +1,179 @@
+// `sls offline` made to answer as the deployed HTTP API does, and to start and stop with messages a
+// person can act on. serverless-offline 14.8 has no option for any of this (README "Local answers
+// vs API Gateway"): it reflects every Origin with credentials, answers OPTIONS 200, strips trailing
+// slashes, resolves dot segments and percent-escapes, serves Range requests 206 and answers 404
+// with a JSON list of every route. Local runs only: every hook here is one of `offline start`'s.
+const net = require('node:net');
+const Hapi = require('@hapi/hapi'); // the copy serverless-offline imports (one in node_modules)
+
+/** What API Gateway answers when no route matches (documented for HTTP APIs). */
+const NOT_FOUND = { message: 'Not Found' };
+const INVOKE_PATH = '/2015-03-31/functions/';
+
+class OfflineGatewayPlugin {
+  constructor(serverless, options) {
+    this.serverless = serverless;
+    this.options = options; // the CLI options object serverless-offline reads too
+    this.hooks = {
+      'before:offline:start:init': () => this.prepare(),
+      'after:offline:start:init': () => this.announce(),
+      // serverless-esbuild rebuilds on every edit and then spawns this event.
+      'after:offline:functionsUpdated:cleanup': () => this.forgetBundles(),
+    };
+  }
+
+  settings() {
+    const custom = this.serverless.service.custom?.['serverless-offline'] ?? {};
+    return {
+      host: this.options.host ?? custom.host ?? 'localhost',
+      httpPort: Number(this.options.httpPort ?? custom.httpPort ?? 3000),
+      lambdaPort: this.options.lambdaPort ?? custom.lambdaPort,
+      cors: this.serverless.service.provider.httpApi?.cors,
+    };
+  }
+
+  async prepare() {
+    const { host, httpPort, lambdaPort, cors } = this.settings();
+    await this.requireFree(host, httpPort, '--httpPort');
+    if (lambdaPort === undefined) {
+      // serverless-offline's fixed default (3002) would make a second copy on another httpPort fail:
+      // the invoke API follows the HTTP port instead (8000 -> 8002), or takes any free port.
+      const derived = httpPort + 2;
+      const usable = derived <= 65535 && (await isFree(host, derived));
+      this.options.lambdaPort = String(usable ? derived : await anyFreePort(host));
+    } else {
+      await this.requireFree(host, Number(lambdaPort), '--lambdaPort');
+    }
+    if (!cors) emulateHttpApi();
+    this.hideInvokeLinesFromBanner();
+    process.once('exit', (code) => {
+      if (code === 0) process.stdout.write('serverless-offline stopped cleanly.\n');
+    });
+  }
+
+  announce() {
+    console.log = this.consoleLog ?? console.log;
+    const { host } = this.settings();
+    process.stdout.write(
+      `Lambda invoke API (aws-sdk, not a browser): http://${host}:${this.options.lambdaPort}${INVOKE_PATH}<name>/invocations\n`,
+    );
+  }
+
+  /**
+   * In-process, serverless-offline `require`s each bundle once and serves the cached module ever
+   * after, so a rebuilt bundle was never run: dropping the bundles from the cache makes the next
+   * request load the new code (worker threads need nothing: serverless-offline stops idle ones).
+   * Each reload builds the module's store client anew; the old one's connection stays open.
+   */
+  forgetBundles() {
+    const bundles = `${this.serverless.config.servicePath}/.esbuild/`;
+    for (const file of Object.keys(require.cache)) {
+      if (file.startsWith(bundles)) delete require.cache[file];
+    }
+  }
+
+  async requireFree(host, port, option) {
+    if (await isFree(host, port)) return;
+    throw new this.serverless.classes.Error(
+      `Port ${port} on ${host} is already in use. Stop what uses it (lsof -i :${port}), or choose another: ` +
+        `npm start -- ${option} ${port === 8000 ? 8080 : port + 10}`,
+    );
+  }
+
+  /**
+   * serverless-offline's route box pairs every route with a POST .../invocations line on the HTTP
+   * port, where nothing answers it (the invoke API listens on lambdaPort): those lines are dropped.
+   */
+  hideInvokeLinesFromBanner() {
+    const log = console.log;
+    this.consoleLog = log;
+    console.log = (...args) => {
+      if (typeof args[0] === 'string' && args[0].includes(INVOKE_PATH)) {
+        args[0] = args[0]
+          .split('\n')
+          .filter((line) => !line.includes(INVOKE_PATH))
+          .join('\n');
+      }
+      log(...args);
+    };
+  }
+}
+
+/**
+ * Adds the HTTP API's routing and header rules to serverless-offline's HTTP server (the hapi server
+ * with its catch-all 404 route; the Lambda invoke server is left alone). No CORS is configured on
+ * the deployed API, so none is answered here either.
+ */
+function emulateHttpApi() {
+  const prototype = Object.getPrototypeOf(Hapi.server({ autoListen: false }));
+  if (prototype.start.emulatesHttpApi) return;
+  const start = prototype.start;
+  prototype.start = function startAsHttpApi() {
+    if (this.table().some((route) => route.path === '/{p*}')) installHttpApiRules(this);
+    return start.call(this);
+  };
+  prototype.start.emulatesHttpApi = true;
+}
+
+function installHttpApiRules(server) {
+  const routes = server.table().filter((route) => route.path !== '/{p*}');
+  for (const route of routes) route.settings.response.ranges = false; // API Gateway sends the whole body
+  const matchers = routes.map((route) => ({ method: route.method, pattern: pathPattern(route.path) }));
+
+  // Routing on the path exactly as sent, before hapi's normalisation: no trailing-slash stripping, no
+  // dot segments, no percent-decoding. A method must match its route: HEAD and OPTIONS do not reach GET.
+  server.ext('onRequest', (request, h) => {
+    const rawPath = (request.raw.req.url ?? '/').split('?')[0];
+    const method = request.method.toLowerCase();
+    const matched = matchers.some((m) => (m.method === method || m.method === '*') && m.pattern.test(rawPath));
+    if (matched) return h.continue;
+    request.app.matchesNoRoute = true;
+    return h.response(NOT_FOUND).code(404).type('application/json').takeover();
+  });
+
+  // Runs after serverless-offline's own onPreResponse, which adds the CORS headers.
+  server.ext('onPreResponse', (request, h) => {
+    const response = request.response;
+    const headers = response.isBoom ? response.output.headers : response.headers;
+    for (const name of Object.keys(headers)) {
+      if (name.toLowerCase().startsWith('access-control-')) delete headers[name];
+    }
+    // serverless-offline turns every OPTIONS with an Origin into a 200 preflight answer.
+    if (request.app.matchesNoRoute && !response.isBoom) response.code(404);
+    return h.continue;
+  });
+}
+
+/** A hapi route path as a regular expression over the raw path: `{id}` one segment, `{p*}`/`{p+}` the rest. */
+function pathPattern(path) {
+  const source = path
+    .split('/')
+    .map((segment) => {
+      if (/^\{\w+[*+]\}$/.test(segment)) return '.+';
+      if (/^\{\w+\??\}$/.test(segment)) return '[^/]+';
+      return segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    })
+    .join('/');
+  return new RegExp(`^${source}$`);
+}
+
+function isFree(host, port) {
+  return new Promise((resolve) => {
+    const probe = net.createServer();
+    probe.once('error', () => resolve(false));
+    probe.listen({ host, port, exclusive: true }, () => probe.close(() => resolve(true)));
+  });
+}
+
+function anyFreePort(host) {
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer();
+    probe.once('error', reject);
+    probe.listen({ host, port: 0 }, () => {
+      const { port } = probe.address();
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+module.exports = OfflineGatewayPlugin;
