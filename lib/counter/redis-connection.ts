@@ -153,6 +153,13 @@ export class RedisConnection {
       let refusedDatabase: unknown;
       client.on('connect', () => {
         link.steps += 1;
+        // Each reply of the handshake (CLIENT SETINFO, SELECT, INFO) is a step too: in a busy
+        // process they can take several event-loop turns, each longer than the timeout.
+        const step = () => {
+          link.steps += 1;
+        };
+        client.stream.on('data', step);
+        client.once('ready', () => client.stream.off('data', step));
       });
       client.on('error', (error: Error & { command?: { name?: string } }) => {
         lastError = error;
