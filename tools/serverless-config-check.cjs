@@ -44,6 +44,13 @@ class ConfigCheckPlugin {
   async provideInvokeStore() {
     const { InvokeStore } = require('@aws/lambda-invoke-store');
     const store = await InvokeStore.getInstanceAsync(true);
+    // getInstanceAsync returns a store already installed (an SDK call may have made a single-context
+    // one); only the concurrent kind keeps requests apart.
+    if (!('als' in store)) {
+      this.log.warning(
+        'The Lambda InvokeStore here serves one invocation at a time: concurrent request ids may mix in logs.',
+      );
+    }
     // serverless-offline assigns a new globalThis.awslambda each time it loads a handler; the
     // runtime's store must survive that, as it does in Lambda.
     let awslambda = globalThis.awslambda;

@@ -40,6 +40,10 @@ export class DynamoDbCounterStore implements CounterStore {
   readonly #endpoint: Endpoint | undefined;
   readonly #timeoutMs: number;
   #client: DynamoDBDocumentClient;
+  /** The client that holds the sockets (the document client's destroy() does nothing); ours only. */
+  #base: DynamoDBClient | undefined;
+  /** Requests under way, so an idle client is destroyed only when none still uses it. */
+  #inFlight = 0;
   #lastUsedAt: number;
 
   constructor(
@@ -50,7 +54,12 @@ export class DynamoDbCounterStore implements CounterStore {
     this.#timeoutMs = target.timeoutMs;
     this.#now = now;
     this.#endpoint = 'client' in target ? undefined : target;
-    this.#client = 'client' in target ? target.client : createClient(target);
+    if ('client' in target) {
+      this.#client = target.client;
+    } else {
+      this.#base = createClient(target);
+      this.#client = DynamoDBDocumentClient.from(this.#base);
+    }
     this.#lastUsedAt = Date.now();
   }
 
@@ -116,6 +125,7 @@ export class DynamoDbCounterStore implements CounterStore {
     call: (client: DynamoDBDocumentClient, options: SendOptions) => Promise<T>,
   ): Promise<T> {
     const abort = new AbortController();
+    this.#inFlight += 1;
     try {
       const output = await settleWithin(
         call(this.#freshClient(), { abortSignal: abort.signal }),
@@ -138,14 +148,21 @@ export class DynamoDbCounterStore implements CounterStore {
         ? `DynamoDB throttled the ${operation} (${name}); the table or the item is over its capacity`
         : `DynamoDB ${operation} failed`;
       throw new StoreUnavailableError(problem, { cause: error });
+    } finally {
+      this.#inFlight -= 1;
     }
   }
 
   /** A frozen Lambda instance or a quiet network may have lost an idle keep-alive socket without a word. */
   #freshClient(): DynamoDBDocumentClient {
     if (this.#endpoint && Date.now() - this.#lastUsedAt > this.#endpoint.maxIdleMs) {
-      this.#client.destroy();
-      this.#client = createClient(this.#endpoint);
+      const idle = this.#base;
+      this.#base = createClient(this.#endpoint);
+      this.#client = DynamoDBDocumentClient.from(this.#base);
+      // Concurrent requests after the same idle period use this one client, not one each.
+      this.#lastUsedAt = Date.now();
+      // The request that found it idle is the only one here (this one is counted already).
+      if (this.#inFlight <= 1) idle?.destroy();
     }
     return this.#client;
   }
@@ -155,13 +172,12 @@ function isConditionFailure(error: unknown): boolean {
   return error instanceof Error && error.name === 'ConditionalCheckFailedException';
 }
 
-function createClient({ endpoint, timeoutMs }: Endpoint): DynamoDBDocumentClient {
-  const client = new DynamoDBClient({
+function createClient({ endpoint, timeoutMs }: Endpoint): DynamoDBClient {
+  return new DynamoDBClient({
     ...(endpoint ? { endpoint } : {}),
     // One attempt: a retried ADD whose first try did land would count twice.
     maxAttempts: 1,
     // A TCP connect that hangs fails here; the whole request is bounded by #send's deadline.
     requestHandler: { connectionTimeout: timeoutMs },
   });
-  return DynamoDBDocumentClient.from(client);
 }

@@ -4,6 +4,8 @@ import { StoreUnavailableError } from '../errors';
 import { logger } from '../telemetry';
 import { settleWithin } from './deadline';
 
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
+
 export interface RedisConnectionOptions {
   url: string;
   /** How long a request waits for a connection, and then for a reply. */
@@ -70,9 +72,10 @@ export class RedisConnection {
     const link = this.#usableLink();
     const client = await this.#whenReady(link);
     const { timeoutMs } = this.#options;
+    // The deadline starts when the command is written, not while a connection was being made.
+    const deadline = Date.now() + timeoutMs;
     try {
-      // The deadline starts when the command is written, not while a connection was being made.
-      const reply = await settleWithin(command(client, Date.now() + timeoutMs), timeoutMs, () =>
+      const reply = await settleWithin(command(client, deadline), timeoutMs, () =>
         this.#giveUp(link, `Redis did not answer within ${timeoutMs} ms; reconnecting`),
       );
       link.lastUsedAt = Date.now();
@@ -81,6 +84,9 @@ export class RedisConnection {
       if (error instanceof StoreUnavailableError) throw error;
       if (!isReplyError(error)) {
         this.#retire(link);
+        // The command may still be on its way to Redis (a connection closed under it is not one
+        // Redis closed): answer only once its deadline has passed, so it cannot land after the 503.
+        await sleep(deadline + 1 - Date.now());
         throw new StoreUnavailableError('Redis connection failed', { cause: error });
       }
       link.lastUsedAt = Date.now();
@@ -199,14 +205,16 @@ function isReplyError(error: unknown): error is Error {
 
 /** What Redis's error replies mean for this service, and whether the connection should be replaced. */
 function explainReplyError(message: string): { problem: string; reconnect: boolean } {
-  if (message.startsWith('OOM')) {
+  // Redis 6 wraps an error raised inside a script ("ERR Error running script ... -READONLY ..."),
+  // Redis 7 passes its code on: match the code anywhere in the message.
+  if (/\bOOM\b/.test(message)) {
     return { problem: 'Redis is out of memory (maxmemory with noeviction) and refused the write', reconnect: false };
   }
-  if (message.startsWith('READONLY')) {
+  if (/\bREADONLY\b/.test(message)) {
     // After a failover the old primary is a replica; a new connection finds the new primary.
     return { problem: 'Redis is a read-only replica (after a failover?); reconnecting', reconnect: true };
   }
-  if (message.startsWith('LOADING')) {
+  if (/\bLOADING\b/.test(message)) {
     return { problem: 'Redis is loading its dataset into memory', reconnect: false };
   }
   return { problem: `Redis answered with an error: ${message}`, reconnect: false };
