@@ -4,25 +4,12 @@
 // time for HOLD_MS, heal, and time until the next right answer. Prints a Markdown table.
 
 import { type ChaosTarget, dynamoDbTarget, redisTarget } from '../test/chaos/targets.js';
+import { askFor, countedNumbers, type TimedAnswer, timedGet } from '../test/support/answers.js';
 import { sleep } from '../test/support/free-port.js';
 import { startOffline } from '../test/support/offline.js';
 
 const HOLD_MS = 1_500;
 const IDLE_SECONDS = 2;
-
-interface Answer {
-  status: number;
-  body: string;
-  ms: number;
-}
-
-async function get(baseUrl: string, path: string): Promise<Answer> {
-  const startedAt = performance.now();
-  const response = await fetch(baseUrl + path);
-  return { status: response.status, body: await response.text(), ms: performance.now() - startedAt };
-}
-
-const counted = (answer: Answer | undefined) => Number(/^Hello ELECLE (\d+)$/.exec(answer?.body ?? '')?.[1]);
 
 async function measure(target: ChaosTarget, faults: string[]): Promise<string[]> {
   const offline = await startOffline({
@@ -38,8 +25,8 @@ async function measure(target: ChaosTarget, faults: string[]): Promise<string[]>
   try {
     for (const name of [...faults, 'idle-then-half-open']) {
       // The previous fault may have left a connection to replace: open the window for sure.
-      while ((await get(offline.baseUrl, '/hello')).body !== 'Hello ELECLE 1') await sleep(50);
-      const before = counted(await get(offline.baseUrl, '/hello/again'));
+      while ((await timedGet(offline, '/hello')).body !== 'Hello ELECLE 1') await sleep(50);
+      const [before = Number.NaN] = countedNumbers([await timedGet(offline, '/hello/again')]);
       let heal: () => Promise<void>;
       if (name === 'idle-then-half-open') {
         await sleep(IDLE_SECONDS * 1000 + 300);
@@ -47,16 +34,13 @@ async function measure(target: ChaosTarget, faults: string[]): Promise<string[]>
       } else {
         heal = await (target.faults[name]?.apply(() => 0.9) ?? Promise.reject(new Error(`no fault ${name}`)));
       }
-      const during: Answer[] = [];
-      const end = performance.now() + HOLD_MS;
-      while (performance.now() < end) during.push(await get(offline.baseUrl, '/hello/again'));
+      const during = await askFor(offline, '/hello/again', HOLD_MS);
       await heal();
       const healedAt = performance.now();
-      let after = await get(offline.baseUrl, '/hello/again');
+      let after: TimedAnswer = await timedGet(offline, '/hello/again');
       while (after.status !== 200 && performance.now() - healedAt < 10_000)
-        after = await get(offline.baseUrl, '/hello/again');
-      const numbers = [...during, after].filter((answer) => answer.status === 200 && counted(answer) > 0);
-      const shown = numbers.map(counted);
+        after = await timedGet(offline, '/hello/again');
+      const shown = countedNumbers([...during, after]);
       const lost = shown.length === 0 ? 'n/a' : String(Math.max(...shown) - before - shown.length);
       const statuses = (status: number) => during.filter((answer) => answer.status === status).length;
       rows.push(

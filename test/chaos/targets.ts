@@ -1,8 +1,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { CreateTableCommand, DeleteItemCommand, DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { DeleteItemCommand, DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { KEY_ATTRIBUTE } from '../../lib/counter/dynamodb';
 import { HELLO_KEY } from '../../lib/greeting';
+import { counterTable, throttledReply } from '../support/dynalite';
 import { FaultProxy } from '../support/fault-proxy';
 import { freePort, sleep } from '../support/free-port';
 import type { OfflineOptions } from '../support/offline';
@@ -123,14 +124,7 @@ class DynaliteProcess {
     });
     for (let attempt = 0; attempt < 100; attempt += 1) {
       try {
-        await this.client.send(
-          new CreateTableCommand({
-            TableName: TABLE,
-            BillingMode: 'PAY_PER_REQUEST',
-            AttributeDefinitions: [{ AttributeName: KEY_ATTRIBUTE, AttributeType: 'S' }],
-            KeySchema: [{ AttributeName: KEY_ATTRIBUTE, KeyType: 'HASH' }],
-          }),
-        );
+        await this.client.send(counterTable(TABLE));
         return;
       } catch {
         await sleep(100);
@@ -203,20 +197,4 @@ export async function dynamoDbTarget(): Promise<ChaosTarget> {
       dynalite.client.destroy();
     },
   };
-}
-
-/** DynamoDB's answer to a throttled request, byte for byte as the SDK parses it. */
-export function throttledReply(exception: 'ThrottlingException' | 'ProvisionedThroughputExceededException'): string {
-  const body = JSON.stringify({
-    __type: `com.amazonaws.dynamodb.v20120810#${exception}`,
-    message: 'Rate of requests exceeds the allowed throughput.',
-  });
-  return [
-    'HTTP/1.1 400 Bad Request',
-    'Content-Type: application/x-amz-json-1.0',
-    `Content-Length: ${Buffer.byteLength(body)}`,
-    'x-amzn-RequestId: throttled-by-fault-proxy',
-    '',
-    body,
-  ].join('\r\n');
 }

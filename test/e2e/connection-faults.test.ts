@@ -5,6 +5,7 @@ import { askFor, countedNumbers, timedGet } from '../support/answers';
 import { FaultProxy } from '../support/fault-proxy';
 import { sleep } from '../support/free-port';
 import { type Offline, startOffline } from '../support/offline';
+import { openWindow } from '../support/open-window';
 import { TestRedisServer } from '../support/redis-server';
 
 const TIMEOUT_MS = 500;
@@ -42,14 +43,8 @@ describe('HTTP: the counting contract when the connection to Redis fails (throug
     await redis?.stop();
   });
 
-  /** Opens a window and counts to 2, so both functions hold a fresh connection. */
-  async function openWindow() {
-    expect((await offline.get('/hello')).body).toBe('Hello ELECLE 1');
-    expect((await offline.get('/hello/again')).body).toBe('Hello ELECLE 2');
-  }
-
   it('answers at most one 503 after the connection goes half-open, then counts on within 1 s with no number lost', async () => {
-    await openWindow();
+    await openWindow(offline);
     proxy.blackholeExisting();
     const answers = await askFor(offline, '/hello/again', 2_500);
     const failures = answers.filter((answer) => answer.status !== 200);
@@ -68,7 +63,7 @@ describe('HTTP: the counting contract when the connection to Redis fails (throug
   });
 
   it('never pays a 503 for a connection a network dropped while it was idle', async () => {
-    await openWindow();
+    await openWindow(offline);
     await sleep(IDLE_SECONDS * 1000 + 300);
     // As an idle NAT or VPC flow does after 350 s: the sockets stay open and carry nothing.
     proxy.blackholeExisting();
@@ -78,7 +73,7 @@ describe('HTTP: the counting contract when the connection to Redis fails (throug
   });
 
   it('counts on correctly after every connection is reset, with at most one 503', async () => {
-    await openWindow();
+    await openWindow(offline);
     proxy.resetAll();
     const answers = await askFor(offline, '/hello/again', 1_000);
     expect(answers.filter((answer) => answer.status !== 200).length).toBeLessThanOrEqual(1);
@@ -86,7 +81,7 @@ describe('HTTP: the counting contract when the connection to Redis fails (throug
   });
 
   it('answers 503 within 1 s while new connections are refused, and recovers once they are not', async () => {
-    await openWindow();
+    await openWindow(offline);
     proxy.setNewConnections('refuse');
     proxy.resetAll();
     for (const path of ['/hello/again', '/hello', '/health']) {
@@ -101,7 +96,7 @@ describe('HTTP: the counting contract when the connection to Redis fails (throug
   });
 
   it('answers 503 within 2 s while new connections hang, and recovers once they do not', async () => {
-    await openWindow();
+    await openWindow(offline);
     proxy.setNewConnections('hang');
     proxy.resetAll();
     for (const path of ['/hello/again', '/hello/again']) {
@@ -116,7 +111,7 @@ describe('HTTP: the counting contract when the connection to Redis fails (throug
   });
 
   it('changes nothing for a request answered 503 because Redis answered late (latency above the timeout)', async () => {
-    await openWindow();
+    await openWindow(offline);
     proxy.setLatency(TIMEOUT_MS + 300);
     proxy.resetAll();
     for (const path of ['/hello/again', '/hello', '/hello/again']) {
@@ -131,7 +126,7 @@ describe('HTTP: the counting contract when the connection to Redis fails (throug
   });
 
   it('counts through latency below the timeout', async () => {
-    await openWindow();
+    await openWindow(offline);
     proxy.setLatency(TIMEOUT_MS / 4);
     proxy.resetAll();
     const answers = await askFor(offline, '/hello/again', 1_500);
@@ -142,7 +137,7 @@ describe('HTTP: the counting contract when the connection to Redis fails (throug
   });
 
   it('recovers from a connection closed halfway through a reply', async () => {
-    await openWindow();
+    await openWindow(offline);
     proxy.setCloseAfterBytes(20);
     proxy.resetAll();
     await askFor(offline, '/hello/again', 500);
@@ -152,7 +147,7 @@ describe('HTTP: the counting contract when the connection to Redis fails (throug
   });
 
   it('does not apply a write answered 503 when a frozen Redis resumes: no reset, no skipped number', async () => {
-    await openWindow();
+    await openWindow(offline);
     redis.freeze();
     const duringFreeze = [
       await timedGet(offline, '/hello/again'),

@@ -1,10 +1,10 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { throttledReply } from '../chaos/targets';
 import { askFor, countedNumbers, timedGet } from '../support/answers';
-import { startDynalite, type TestDynamoDb } from '../support/dynalite';
+import { startDynalite, type TestDynamoDb, throttledReply } from '../support/dynalite';
 import { FaultProxy } from '../support/fault-proxy';
 import { sleep } from '../support/free-port';
 import { type Offline, startOffline } from '../support/offline';
+import { openWindow } from '../support/open-window';
 
 const TIMEOUT_MS = 500;
 const IDLE_SECONDS = 1;
@@ -38,13 +38,8 @@ describe('HTTP: the counting contract when the connection to DynamoDB (dynalite)
     await dynamo?.stop();
   });
 
-  async function openWindow() {
-    expect((await offline.get('/hello')).body).toBe('Hello ELECLE 1');
-    expect((await offline.get('/hello/again')).body).toBe('Hello ELECLE 2');
-  }
-
   it('answers at most one 503 after the connection goes half-open, then counts on within 1 s', async () => {
-    await openWindow();
+    await openWindow(offline);
     proxy.blackholeExisting();
     const answers = await askFor(offline, '/hello/again', 2_000);
     expect(answers.filter((answer) => answer.status !== 200).length).toBeLessThanOrEqual(1);
@@ -54,14 +49,14 @@ describe('HTTP: the counting contract when the connection to DynamoDB (dynalite)
   });
 
   it('never pays a 503 for a keep-alive connection a network dropped while it was idle', async () => {
-    await openWindow();
+    await openWindow(offline);
     await sleep(IDLE_SECONDS * 1000 + 300);
     proxy.blackholeExisting();
     expect(await timedGet(offline, '/hello/again')).toMatchObject({ status: 200, body: 'Hello ELECLE 3' });
   });
 
   it('counts on after every connection is reset, with at most one 503', async () => {
-    await openWindow();
+    await openWindow(offline);
     proxy.resetAll();
     const answers = await askFor(offline, '/hello/again', 1_000);
     expect(answers.filter((answer) => answer.status !== 200).length).toBeLessThanOrEqual(1);
@@ -69,7 +64,7 @@ describe('HTTP: the counting contract when the connection to DynamoDB (dynalite)
   });
 
   it('answers 503 within 2 s when DynamoDB answers later than the timeout, and never repeats a number', async () => {
-    await openWindow();
+    await openWindow(offline);
     proxy.setLatency(TIMEOUT_MS + 300);
     proxy.resetAll();
     for (let request = 0; request < 2; request += 1) {
@@ -90,7 +85,7 @@ describe('HTTP: the counting contract when the connection to DynamoDB (dynalite)
   it.each(['ThrottlingException', 'ProvisionedThroughputExceededException'] as const)(
     'answers 503 while DynamoDB throttles (%s), logs that it was throttled, and counts on after',
     async (exception) => {
-      await openWindow();
+      await openWindow(offline);
       proxy.setCannedReply(throttledReply(exception));
       for (const path of ['/hello/again', '/hello']) {
         expect(await timedGet(offline, path)).toMatchObject({ status: 503, body: 'Service Unavailable' });

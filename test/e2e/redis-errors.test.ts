@@ -4,6 +4,7 @@ import { HELLO_KEY } from '../../lib/greeting';
 import { askUntilAnswered, timedGet } from '../support/answers';
 import { freePort, sleep } from '../support/free-port';
 import { type Offline, startOffline } from '../support/offline';
+import { openWindow } from '../support/open-window';
 import { TestRedisServer } from '../support/redis-server';
 
 const UNAVAILABLE = { status: 503, body: 'Service Unavailable' };
@@ -31,13 +32,8 @@ describe('HTTP: each error Redis can answer with gets a defined answer, a log li
     await redis?.stop();
   });
 
-  async function openWindow() {
-    expect((await offline.get('/hello')).body).toBe('Hello ELECLE 1');
-    expect((await offline.get('/hello/again')).body).toBe('Hello ELECLE 2');
-  }
-
   it('answers 503 while Redis is out of memory (noeviction), changes nothing, and counts on once it has room', async () => {
-    await openWindow();
+    await openWindow(offline);
     await inspector.config('SET', 'maxmemory-policy', 'noeviction');
     await inspector.config('SET', 'maxmemory', '1');
     expect(await timedGet(offline, '/hello/again')).toMatchObject(UNAVAILABLE);
@@ -48,7 +44,7 @@ describe('HTTP: each error Redis can answer with gets a defined answer, a log li
   });
 
   it('answers 503 while Redis is a read-only replica, and counts on once it is a primary again', async () => {
-    await openWindow();
+    await openWindow(offline);
     await inspector.call('REPLICAOF', '127.0.0.1', String(await freePort()));
     try {
       expect(await timedGet(offline, '/hello/again')).toMatchObject(UNAVAILABLE);
@@ -60,7 +56,7 @@ describe('HTTP: each error Redis can answer with gets a defined answer, a log li
   });
 
   it('counts exactly once after the script cache is flushed (NOSCRIPT)', async () => {
-    await openWindow();
+    await openWindow(offline);
     await inspector.script('FLUSH');
     expect((await offline.get('/hello/again')).body).toBe('Hello ELECLE 3');
     expect((await offline.get('/hello')).body).toBe('Hello ELECLE 1');
@@ -68,14 +64,14 @@ describe('HTTP: each error Redis can answer with gets a defined answer, a log li
   });
 
   it('answers "Expired!" after FLUSHALL inside a window, and creates no key', async () => {
-    await openWindow();
+    await openWindow(offline);
     await inspector.flushall();
     expect((await offline.get('/hello/again')).body).toBe('Expired!');
     expect(await inspector.exists(HELLO_KEY)).toBe(0);
   });
 
   it('counts on after Redis kills the service connections, with at most one 503', async () => {
-    await openWindow();
+    await openWindow(offline);
     await inspector.client('KILL', 'TYPE', 'normal', 'SKIPME', 'yes');
     const answers = await askUntilAnswered(offline, '/hello/again');
     expect(answers.length).toBeLessThanOrEqual(2);
@@ -83,7 +79,7 @@ describe('HTTP: each error Redis can answer with gets a defined answer, a log li
   });
 
   it('answers 503 while Redis loads its dataset (LOADING), then counts on from the saved window', async () => {
-    await openWindow();
+    await openWindow(offline);
     // Enough keys, each loaded slowly, to keep Redis loading for about two seconds.
     await inspector.eval("for i = 1, 20000 do redis.call('SET', 'filler:' .. i, 'x') end", 0);
     await inspector.save();
@@ -101,7 +97,7 @@ describe('HTTP: each error Redis can answer with gets a defined answer, a log li
   });
 
   it('answers "Expired!" after Redis restarts empty, and /hello opens a new window', async () => {
-    await openWindow();
+    await openWindow(offline);
     await redis.stop();
     await redis.restart(['--dbfilename', 'never-saved.rdb']);
     expect((await askUntilAnswered(offline, '/hello/again')).at(-1)).toMatchObject({ status: 200, body: 'Expired!' });

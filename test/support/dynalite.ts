@@ -30,14 +30,7 @@ export async function startDynalite(): Promise<TestDynamoDb> {
     async createTable() {
       tables += 1;
       const name = `counters-${process.pid}-${tables}`;
-      await client.send(
-        new CreateTableCommand({
-          TableName: name,
-          BillingMode: 'PAY_PER_REQUEST',
-          AttributeDefinitions: [{ AttributeName: KEY_ATTRIBUTE, AttributeType: 'S' }],
-          KeySchema: [{ AttributeName: KEY_ATTRIBUTE, KeyType: 'HASH' }],
-        }),
-      );
+      await client.send(counterTable(name));
       return name;
     },
     async stop() {
@@ -46,4 +39,30 @@ export async function startDynalite(): Promise<TestDynamoDb> {
       await new Promise((resolve) => server.close(resolve));
     },
   };
+}
+
+/** A table shaped as serverless.yml's counter table. */
+export function counterTable(name: string): CreateTableCommand {
+  return new CreateTableCommand({
+    TableName: name,
+    BillingMode: 'PAY_PER_REQUEST',
+    AttributeDefinitions: [{ AttributeName: KEY_ATTRIBUTE, AttributeType: 'S' }],
+    KeySchema: [{ AttributeName: KEY_ATTRIBUTE, KeyType: 'HASH' }],
+  });
+}
+
+/** DynamoDB's answer to a throttled request, byte for byte as the SDK parses it (for FaultProxy.setCannedReply). */
+export function throttledReply(exception: 'ThrottlingException' | 'ProvisionedThroughputExceededException'): string {
+  const body = JSON.stringify({
+    __type: `com.amazonaws.dynamodb.v20120810#${exception}`,
+    message: 'Rate of requests exceeds the allowed throughput.',
+  });
+  return [
+    'HTTP/1.1 400 Bad Request',
+    'Content-Type: application/x-amz-json-1.0',
+    `Content-Length: ${Buffer.byteLength(body)}`,
+    'x-amzn-RequestId: throttled-by-fault-proxy',
+    '',
+    body,
+  ].join('\r\n');
 }
