@@ -57,6 +57,32 @@ describe('Function: readConfig', () => {
   });
 
   it.each([
+    ['HELLO_WINDOW_SECONDS', '0.001', { windowMs: 1 }],
+    ['HELLO_WINDOW_SECONDS', '86400', { windowMs: 86_400_000 }],
+    ['HELLO_WINDOW_SECONDS', ' 2 ', { windowMs: 2_000 }],
+    ['STORE_TIMEOUT_MS', '10', { store: { timeoutMs: 10 } }],
+    ['STORE_TIMEOUT_MS', '60000', { store: { timeoutMs: 60_000 } }],
+    ['STORE_MAX_IDLE_SECONDS', '1', { store: { maxIdleMs: 1_000 } }],
+    ['STORE_MAX_IDLE_SECONDS', '3600', { store: { maxIdleMs: 3_600_000 } }],
+    ['STORE_MAX_IDLE_SECONDS', '1.0004', { store: { maxIdleMs: 1_000 } }],
+  ])('accepts %s=%j, the edge of its range', (variable, value, expected) => {
+    // A value exactly at a bound is valid: the window must never round to 0 ms, nor a limit to its neighbour.
+    expect(readConfig({ REDIS_URL: 'redis://cache', [variable]: value })).toMatchObject(expected);
+  });
+
+  it.each([
+    ['HELLO_WINDOW_SECONDS', '0.0009', 'must be a number from 0.001 to 86400 (got 0.0009)'],
+    ['HELLO_WINDOW_SECONDS', '86400.001', 'must be a number from 0.001 to 86400 (got 86400.001)'],
+    ['STORE_TIMEOUT_MS', '9', 'must be a whole number from 10 to 60000 (got 9)'],
+    ['STORE_TIMEOUT_MS', '60001', 'must be a whole number from 10 to 60000 (got 60001)'],
+    ['STORE_TIMEOUT_MS', '1.5', 'must be a whole number from 10 to 60000 (got "1.5")'],
+    ['STORE_MAX_IDLE_SECONDS', '0.999', 'must be a number from 1 to 3600 (got 0.999)'],
+    ['STORE_MAX_IDLE_SECONDS', '3601', 'must be a number from 1 to 3600 (got 3601)'],
+  ])('refuses %s=%s, just outside its range, saying the range', (variable, value, problem) => {
+    expect(failure({ REDIS_URL: 'redis://cache', [variable]: value }).message).toBe(`${variable} ${problem}`);
+  });
+
+  it.each([
     [{ COUNTER_STORE: 'dynamodb' }, 'DYNAMODB_TABLE'],
     [{ COUNTER_STORE: 'dynamodb', DYNAMODB_TABLE: 'no spaces allowed' }, 'DYNAMODB_TABLE'],
     [

@@ -1,0 +1,105 @@
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { DynamoDbCounterStore } from '../../lib/counter/dynamodb';
+import { StoreUnavailableError } from '../../lib/errors';
+import { startDynalite, type TestDynamoDb, throttledReply } from '../support/dynalite';
+import { FaultProxy } from '../support/fault-proxy';
+import { sleep } from '../support/free-port';
+
+const TIMEOUT_MS = 300;
+const KEY = 'faults:count';
+
+async function outcome<T>(call: Promise<T>): Promise<{ value?: T; error?: string; ms: number }> {
+  const startedAt = performance.now();
+  try {
+    return { value: await call, ms: performance.now() - startedAt };
+  } catch (error) {
+    if (!(error instanceof StoreUnavailableError)) throw error;
+    return { error: error.message, ms: performance.now() - startedAt };
+  }
+}
+
+// The DynamoDB adapter itself, in this process, against dynalite behind a fault proxy.
+describe('Class: DynamoDbCounterStore, when DynamoDB fails', () => {
+  let dynamo: TestDynamoDb;
+  let proxy: FaultProxy;
+  let table: string;
+  let store: DynamoDbCounterStore;
+
+  const newStore = (maxIdleMs = 60_000) =>
+    new DynamoDbCounterStore({ table, endpoint: `http://127.0.0.1:${proxy.port}`, timeoutMs: TIMEOUT_MS, maxIdleMs });
+
+  beforeAll(async () => {
+    dynamo = await startDynalite();
+    table = await dynamo.createTable();
+    proxy = await FaultProxy.start(Number(new URL(dynamo.endpoint).port));
+  });
+
+  beforeEach(async () => {
+    store = newStore();
+    await store.start(KEY, 60_000);
+  });
+
+  afterEach(() => proxy.heal());
+
+  afterAll(async () => {
+    await proxy?.stop();
+    await dynamo?.stop();
+  });
+
+  it('fails a request DynamoDB never answers at its timeout, naming the operation, then counts on', async () => {
+    proxy.blackholeExisting();
+    const failed = await outcome(store.increment(KEY));
+    expect(failed.error).toBe(`DynamoDB did not answer the UpdateItem within ${TIMEOUT_MS} ms`);
+    expect(failed.ms).toBeGreaterThanOrEqual(TIMEOUT_MS - 5);
+    expect(failed.ms).toBeLessThan(TIMEOUT_MS + 1_000);
+    expect(await store.increment(KEY)).toBe(2);
+  });
+
+  it('fails a request on a new connection that is accepted and never answered, at its timeout', async () => {
+    proxy.setNewConnections('hang');
+    proxy.resetAll();
+    await sleep(20); // the client sees its keep-alive socket closed
+    const failed = await outcome(store.ping());
+    expect(failed.error).toBe(`DynamoDB did not answer the GetItem within ${TIMEOUT_MS} ms`);
+    expect(failed.ms).toBeLessThan(TIMEOUT_MS + 1_000);
+  });
+
+  it('says DynamoDB throttled the request after one attempt, never retrying an ADD that may have counted', async () => {
+    proxy.setCannedReply(throttledReply('ThrottlingException'));
+    const failed = await outcome(store.increment(KEY));
+    expect(failed.error).toBe(
+      'DynamoDB throttled the UpdateItem (ThrottlingException); the table or the item is over its capacity',
+    );
+    // The SDK's own retries would wait at least 100 ms before a second attempt.
+    expect(failed.ms).toBeLessThan(100);
+    proxy.heal();
+    expect(await store.increment(KEY)).toBe(2);
+  });
+
+  it('says which operation failed when the connection is refused', async () => {
+    proxy.setNewConnections('refuse');
+    proxy.resetAll();
+    await sleep(20);
+    const failed = await outcome(store.start(KEY, 60_000));
+    expect(failed.error).toBe('DynamoDB PutItem failed');
+    expect(failed.ms).toBeLessThan(TIMEOUT_MS);
+  });
+
+  it('replaces a client idle longer than the limit before using it, so a dropped idle connection costs nothing', async () => {
+    store = newStore(100);
+    await store.start(KEY, 60_000);
+    await sleep(150);
+    proxy.blackholeExisting();
+    expect(await store.increment(KEY)).toBe(2);
+    expect(await store.increment(KEY)).toBe(3);
+  });
+
+  it('serves concurrent requests after an idle period with one new client, and every one is counted', async () => {
+    store = newStore(100);
+    await store.start(KEY, 60_000);
+    await sleep(150);
+    proxy.blackholeExisting();
+    const counts = await Promise.all(Array.from({ length: 20 }, () => store.increment(KEY)));
+    expect([...counts].sort((a, b) => (a ?? 0) - (b ?? 0))).toEqual(Array.from({ length: 20 }, (_, i) => i + 2));
+  });
+});

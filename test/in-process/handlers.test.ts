@@ -1,0 +1,170 @@
+import type { Redis } from 'ioredis';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { GetHandler } from '../../lib/http';
+import { FaultProxy } from '../support/fault-proxy';
+import { captureOutput, httpEvent, lambdaContext } from '../support/lambda-events';
+import { TestRedisServer } from '../support/redis-server';
+
+// The three handlers, imported in this process as Lambda would load them, against a real
+// redis-server behind a fault proxy. What they log and the metrics they emit are read from its output.
+describe('Handlers, in this process, against redis-server', () => {
+  let redis: TestRedisServer;
+  let proxy: FaultProxy;
+  let inspector: Redis;
+  let hello: GetHandler;
+  let helloAgain: GetHandler;
+  let health: GetHandler;
+  let output: ReturnType<typeof captureOutput>;
+
+  const get = (handler: GetHandler, method = 'GET') => handler(httpEvent(method, '/'), lambdaContext());
+  const logLines = () => output.lines().filter((line) => 'level' in line);
+  const metricNames = () =>
+    output
+      .lines()
+      .filter((line) => '_aws' in line)
+      .flatMap((line) =>
+        (line._aws as { CloudWatchMetrics: { Metrics: { Name: string }[] }[] }).CloudWatchMetrics.flatMap((set) =>
+          set.Metrics.map((metric) => metric.Name),
+        ),
+      );
+
+  beforeAll(async () => {
+    redis = await TestRedisServer.start();
+    proxy = await FaultProxy.start(redis.port);
+    inspector = redis.client();
+    vi.stubEnv('REDIS_URL', proxy.rewrite(redis.url));
+    vi.stubEnv('STORE_TIMEOUT_MS', '200');
+    vi.stubEnv('HELLO_WINDOW_SECONDS', '30');
+    vi.stubEnv('POWERTOOLS_LOG_LEVEL', 'INFO');
+    vi.stubEnv('POWERTOOLS_METRICS_DISABLED', 'false');
+    vi.stubEnv('POWERTOOLS_METRICS_NAMESPACE', 'ElecleHello');
+    vi.stubEnv('POWERTOOLS_SERVICE_NAME', 'elecle-hello-test');
+    output = captureOutput();
+    ({ handler: hello } = await import('../../functions/hello'));
+    ({ handler: helloAgain } = await import('../../functions/hello-again'));
+    ({ handler: health } = await import('../../functions/health'));
+  });
+
+  afterAll(async () => {
+    vi.unstubAllEnvs();
+    await inspector?.quit();
+    await proxy?.stop();
+    await redis?.stop();
+    output?.stop(); // after the proxy's resets, whose warnings would only be noise here
+  });
+
+  // Each test starts from a store that answers, whatever the test before it did.
+  beforeEach(async () => {
+    proxy.heal();
+    expect((await get(health)).statusCode).toBe(200);
+    output.clear();
+  });
+
+  it('answers GET /hello "Hello ELECLE 1" as plain text nobody may cache, and opens a 30 s window in Redis', async () => {
+    const answer = await get(hello);
+    expect(answer).toEqual({
+      statusCode: 200,
+      headers: { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' },
+      body: 'Hello ELECLE 1',
+    });
+    expect(await inspector.get('hello:count')).toBe('1');
+    expect(await inspector.pttl('hello:count')).toBeGreaterThan(29_000);
+  });
+
+  it('answers GET /hello/again with the next number, and "Expired!" once the window is gone', async () => {
+    await get(hello);
+    expect((await get(helloAgain)).body).toBe('Hello ELECLE 2');
+    expect((await get(helloAgain)).body).toBe('Hello ELECLE 3');
+    await inspector.del('hello:count');
+    expect(await get(helloAgain)).toMatchObject({ statusCode: 200, body: 'Expired!' });
+    expect(await inspector.exists('hello:count')).toBe(0);
+  });
+
+  it('answers HEAD on either route 405 with Allow: GET, and neither resets nor counts', async () => {
+    await get(hello);
+    await get(helloAgain);
+    for (const handler of [hello, helloAgain]) {
+      expect(await get(handler, 'HEAD')).toMatchObject({
+        statusCode: 405,
+        body: 'Method Not Allowed',
+        headers: { allow: 'GET', 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' },
+      });
+    }
+    expect(await inspector.get('hello:count')).toBe('2');
+  });
+
+  it('answers an event that is not an HTTP API event 400, without touching the store', async () => {
+    await get(hello);
+    const answer = await helloAgain({ foo: 'bar' } as never, lambdaContext());
+    expect(answer).toMatchObject({ statusCode: 400, body: 'Bad Request' });
+    expect(await inspector.get('hello:count')).toBe('1');
+  });
+
+  it('answers GET /health "ok" without touching the window, and logs nothing at INFO', async () => {
+    await get(hello);
+    output.clear();
+    expect(await get(health)).toMatchObject({ statusCode: 200, body: 'ok' });
+    expect(await inspector.get('hello:count')).toBe('1');
+    expect(logLines()).toEqual([]);
+  });
+
+  it('logs one INFO line per request, with its outcome, status, count and request id', async () => {
+    const context = lambdaContext();
+    await hello(httpEvent('GET', '/hello'), context);
+    const lines = logLines();
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatchObject({
+      level: 'INFO',
+      message: 'request',
+      outcome: 'opened',
+      statusCode: 200,
+      count: 1,
+      function_request_id: context.awsRequestId,
+    });
+  });
+
+  it('emits the metric of each outcome: WindowsOpened, Increments, ExpiredAnswers', async () => {
+    await get(hello);
+    await get(helloAgain);
+    await inspector.del('hello:count');
+    await get(helloAgain);
+    const counted = metricNames().filter((name) => name !== 'StoreLatency');
+    expect(counted).toEqual(['WindowsOpened', 'Increments', 'ExpiredAnswers']);
+    expect(metricNames().filter((name) => name === 'StoreLatency')).toHaveLength(3);
+  });
+
+  it('answers 503 "Service Unavailable" in bounded time while Redis is unreachable, and shows the client no error', async () => {
+    proxy.setNewConnections('refuse');
+    proxy.resetAll();
+    const startedAt = performance.now();
+    const answer = await get(helloAgain);
+    expect(answer).toEqual({
+      statusCode: 503,
+      headers: { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' },
+      body: 'Service Unavailable',
+    });
+    expect(performance.now() - startedAt).toBeLessThan(2_000);
+    expect(metricNames()).toContain('StoreFailures');
+  });
+
+  it('logs an outage once in full, then one short line per failed request, then how many failed once it is over', async () => {
+    // Prepare
+    proxy.setNewConnections('refuse');
+    proxy.resetAll();
+    // Act
+    for (let i = 0; i < 4; i += 1) expect((await get(helloAgain)).statusCode).toBe(503);
+    proxy.heal();
+    expect((await get(hello)).statusCode).toBe(200);
+    // Assess
+    const lines = logLines();
+    const failed = lines.filter((line) => line.message === 'request failed');
+    expect(failed).toHaveLength(4);
+    expect((failed[0]?.error as { stack?: string }).stack).toContain('StoreUnavailableError');
+    for (const line of failed.slice(1)) expect(line.error).not.toHaveProperty('stack');
+    expect(lines.filter((line) => line.level === 'WARN')).toHaveLength(1);
+    expect(lines.filter((line) => line.message === 'store available again')).toEqual([
+      expect.objectContaining({ failedRequests: 4 }),
+    ]);
+    expect(lines).toHaveLength(4 + 1 + 1 + 2); // failures, one warning, recovery, "ready again" and the request
+  });
+});

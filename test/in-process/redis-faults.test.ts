@@ -1,0 +1,252 @@
+import type { Redis } from 'ioredis';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { RedisCounterStore } from '../../lib/counter/redis';
+import { StoreUnavailableError } from '../../lib/errors';
+import { logger } from '../../lib/telemetry';
+import { FaultProxy } from '../support/fault-proxy';
+import { sleep } from '../support/free-port';
+import { captureOutput } from '../support/lambda-events';
+import { TestRedisServer } from '../support/redis-server';
+
+const TIMEOUT_MS = 200;
+const KEY = 'faults:count';
+
+/** What a call settled with, and after how long. */
+async function outcome<T>(call: Promise<T>): Promise<{ value?: T; error?: string; ms: number }> {
+  const startedAt = performance.now();
+  try {
+    const value = await call;
+    return { value, ms: performance.now() - startedAt };
+  } catch (error) {
+    if (!(error instanceof StoreUnavailableError)) throw error;
+    return { error: error.message, ms: performance.now() - startedAt };
+  }
+}
+
+// The Redis adapter itself, in this process, against redis-server behind a fault proxy: each fault
+// must end in a StoreUnavailableError that says what happened, within its bound, with nothing
+// changed in Redis by a request that failed, and the next request served by a new connection.
+describe('Class: RedisCounterStore, when the connection fails', () => {
+  let redis: TestRedisServer;
+  let proxy: FaultProxy;
+  let inspector: Redis;
+  let store: RedisCounterStore;
+  let output: ReturnType<typeof captureOutput>;
+  const logged = () => output.lines().map((line) => `${line.level} ${line.message}`);
+
+  const newStore = (options: { maxIdleMs?: number; url?: string } = {}) =>
+    new RedisCounterStore({
+      url: options.url ?? proxy.rewrite(redis.url),
+      timeoutMs: TIMEOUT_MS,
+      maxIdleMs: options.maxIdleMs ?? 60_000,
+    });
+
+  beforeAll(async () => {
+    redis = await TestRedisServer.start();
+    proxy = await FaultProxy.start(redis.port);
+    inspector = redis.client();
+    logger.setLogLevel('DEBUG');
+  });
+
+  beforeEach(async () => {
+    output = captureOutput();
+    store = newStore();
+    await store.start(KEY, 60_000);
+    output.clear();
+  });
+
+  afterEach(async () => {
+    await store.close();
+    proxy.heal();
+    redis.thaw();
+    output.stop();
+  });
+
+  afterAll(async () => {
+    logger.setLogLevel('SILENT');
+    await inspector?.quit();
+    await proxy?.stop();
+    await redis?.stop();
+  });
+
+  it('fails one request at its timeout on a half-open connection, then counts on a new one with no number lost', async () => {
+    proxy.blackholeExisting();
+    const failed = await outcome(store.increment(KEY));
+    expect(failed.error).toBe(`Redis did not answer within ${TIMEOUT_MS} ms; reconnecting`);
+    expect(failed.ms).toBeGreaterThanOrEqual(TIMEOUT_MS - 5);
+    expect(failed.ms).toBeLessThan(TIMEOUT_MS + 500);
+    expect(await store.increment(KEY)).toBe(2);
+    expect(await store.increment(KEY)).toBe(3);
+  });
+
+  it('replaces a connection idle longer than the limit before using it, so a dropped idle connection costs nothing', async () => {
+    await store.close();
+    store = newStore({ maxIdleMs: 100 });
+    await store.start(KEY, 60_000);
+    await sleep(150);
+    proxy.blackholeExisting();
+    expect(await store.increment(KEY)).toBe(2);
+  });
+
+  it('keeps using a connection idle up to the limit', async () => {
+    await store.close();
+    store = newStore({ maxIdleMs: 2_000 });
+    await store.start(KEY, 60_000);
+    const connections = proxy.connections;
+    await sleep(100);
+    expect(await store.increment(KEY)).toBe(2);
+    expect(proxy.connections).toBe(connections);
+  });
+
+  it('fails at once, saying the connection failed, while new connections are refused; then recovers', async () => {
+    proxy.setNewConnections('refuse');
+    proxy.resetAll();
+    await sleep(20);
+    const failed = await outcome(store.increment(KEY));
+    expect(failed.error).toBe('Redis connection failed');
+    expect(failed.ms).toBeLessThan(TIMEOUT_MS);
+    proxy.heal();
+    expect(await store.increment(KEY)).toBe(2);
+  });
+
+  it('fails a request whose new connection hangs, at its timeout, saying it was not ready', async () => {
+    proxy.setNewConnections('hang');
+    proxy.resetAll();
+    await sleep(20);
+    const failed = await outcome(store.increment(KEY));
+    expect(failed.error).toBe(`Redis connection not ready within ${TIMEOUT_MS} ms`);
+    expect(failed.ms).toBeGreaterThanOrEqual(TIMEOUT_MS - 5);
+    expect(failed.ms).toBeLessThan(TIMEOUT_MS * 2 + 500);
+    proxy.heal();
+    expect(await store.increment(KEY)).toBe(2);
+  });
+
+  it('changes nothing in Redis for a write that arrives after its deadline', async () => {
+    proxy.setLatency(TIMEOUT_MS + 100);
+    proxy.resetAll();
+    await sleep(20);
+    // The new connection's handshake is slow too; the write itself is then late.
+    for (const call of [() => store.increment(KEY), () => store.start(KEY, 60_000), () => store.increment(KEY)]) {
+      expect((await outcome(call())).error).toBeDefined();
+    }
+    await sleep(2 * (TIMEOUT_MS + 100) + 100);
+    expect(await inspector.get(KEY)).toBe('1');
+  });
+
+  it('answers a connection reset under a sent command only once its deadline has passed, having changed nothing', async () => {
+    // Prepare: the command is held on its way, then the connection is reset under it.
+    proxy.setLatency(50);
+    const sent = outcome(store.increment(KEY));
+    await sleep(10);
+    proxy.resetAll();
+    // Act
+    const failed = await sent;
+    // Assess: for all this process knows, the command could still reach Redis until its deadline.
+    expect(failed.error).toBe('Redis connection failed');
+    expect(failed.ms).toBeGreaterThanOrEqual(TIMEOUT_MS - 5);
+    expect(await inspector.get(KEY)).toBe('1');
+  });
+
+  it('refuses every request after close', async () => {
+    await store.close();
+    expect((await outcome(store.increment(KEY))).error).toBe('Redis connection closed');
+  });
+
+  it('logs one warning when the connection is lost and one line when a new one is ready, not one per request', async () => {
+    proxy.setNewConnections('refuse');
+    proxy.resetAll();
+    await sleep(20);
+    for (let i = 0; i < 3; i += 1) await outcome(store.increment(KEY));
+    proxy.heal();
+    expect(await store.increment(KEY)).toBe(2);
+    expect(logged().filter((line) => !line.startsWith('DEBUG'))).toEqual([
+      'WARN Redis connection lost',
+      'INFO Redis connection ready again',
+    ]);
+  });
+});
+
+describe('Class: RedisCounterStore, when Redis refuses', () => {
+  let redis: TestRedisServer;
+  let inspector: Redis;
+  let output: ReturnType<typeof captureOutput>;
+
+  beforeAll(async () => {
+    redis = await TestRedisServer.start();
+    inspector = redis.client();
+  });
+
+  beforeEach(() => {
+    output = captureOutput();
+  });
+
+  afterEach(async () => {
+    output.stop();
+    await inspector.config('SET', 'maxmemory', '0');
+    await inspector.replicaof('NO', 'ONE');
+    await inspector.flushall();
+  });
+
+  afterAll(async () => {
+    await inspector?.quit();
+    await redis?.stop();
+  });
+
+  it('names REDIS_URL and the database when Redis refuses the one it names, on every request', async () => {
+    const store = new RedisCounterStore({ url: `${redis.url}/99`, timeoutMs: TIMEOUT_MS, maxIdleMs: 60_000 });
+    try {
+      for (let i = 0; i < 2; i += 1) {
+        expect((await outcome(store.start(KEY, 60_000))).error).toBe(
+          'REDIS_URL names database 99, which this Redis refuses; use one it has (0 on ElastiCache)',
+        );
+      }
+      expect(await inspector.exists(KEY)).toBe(0);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('says Redis is out of memory when it refuses a write (maxmemory, noeviction)', async () => {
+    const store = new RedisCounterStore({ url: redis.url, timeoutMs: TIMEOUT_MS, maxIdleMs: 60_000 });
+    try {
+      await store.start(KEY, 60_000);
+      await inspector.config('SET', 'maxmemory-policy', 'noeviction');
+      await inspector.config('SET', 'maxmemory', '1');
+      expect((await outcome(store.start(KEY, 60_000))).error).toBe(
+        'Redis is out of memory (maxmemory with noeviction) and refused the write',
+      );
+      await inspector.config('SET', 'maxmemory', '0');
+      expect(await store.increment(KEY)).toBe(2);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('says Redis is a read-only replica, and writes through a new connection once it is a primary again', async () => {
+    const store = new RedisCounterStore({ url: redis.url, timeoutMs: TIMEOUT_MS, maxIdleMs: 60_000 });
+    try {
+      await store.start(KEY, 60_000);
+      await inspector.replicaof('127.0.0.1', '1'); // a primary that is never there
+      expect((await outcome(store.increment(KEY))).error).toBe(
+        'Redis is a read-only replica (after a failover?); reconnecting',
+      );
+      await inspector.replicaof('NO', 'ONE');
+      await inspector.set(KEY, '1', 'PX', 60_000);
+      expect(await store.increment(KEY)).toBe(2);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('passes any other error reply on in its message', async () => {
+    const store = new RedisCounterStore({ url: redis.url, timeoutMs: TIMEOUT_MS, maxIdleMs: 60_000 });
+    try {
+      await inspector.set(KEY, 'not a number', 'PX', 60_000);
+      expect((await outcome(store.increment(KEY))).error).toMatch(
+        /^Redis answered with an error: ERR .*value is not an integer/,
+      );
+    } finally {
+      await store.close();
+    }
+  });
+});
