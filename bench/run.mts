@@ -4,7 +4,8 @@
 //   http     GET /hello/again through serverless-offline, in-process (npm start, compose) and
 //            worker mode (Lambda-like), measured with autocannon
 //   cold     a fresh node process importing each packaged bundle, to its first answer
-// Prints one table and writes bench/results.json. BENCH_SECONDS / BENCH_WARMUP_S shorten a run.
+// Prints one table and writes results.json and its chart, results.svg, to bench/ (or BENCH_OUT_DIR).
+// BENCH_SECONDS / BENCH_WARMUP_S shorten a run.
 import { execFileSync, fork } from 'node:child_process';
 import { statSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -15,21 +16,16 @@ import { INCREMENT_WHILE_OPEN } from '../lib/counter/redis';
 import { startOffline } from '../test/support/offline';
 import { type BundleRun, invokeBundle, packageStage } from '../test/support/packaged-stage';
 import { TestRedisServer } from '../test/support/redis-server';
+import { type BenchRow, benchChart } from './chart.mjs';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const WARMUP_S = Number(process.env.BENCH_WARMUP_S ?? 2);
+const OUT_DIR = process.env.BENCH_OUT_DIR ?? join(ROOT, 'bench');
 const COLD_RUNS = 5;
 const KEY = 'hello:count';
 
-interface Row {
-  layer: string;
-  concurrency: number;
-  rps: number;
-  p50us: number;
-  p99us: number;
-  /** autocannon reports whole milliseconds. */
-  resolution: 'µs' | 'ms';
+interface Row extends BenchRow {
   errors: number;
   unexpected: number;
   maxRssMb?: number;
@@ -211,11 +207,18 @@ for (const row of rows.filter((r) => r.redisCommands)) {
 }
 console.log(`redis-benchmark -t incr -c 50: ${scale}`);
 console.table(cold);
-writeFileSync(
-  join(ROOT, 'bench/results.json'),
-  `${JSON.stringify({ date: new Date().toISOString(), machine: { cpus: cpus().length, model: cpus()[0]?.model, node: process.version }, seconds: SECONDS, warmupSeconds: WARMUP_S, rows, redisBenchmark: scale, coldStarts: cold }, null, 2)}\n`,
-);
-console.log('written: bench/results.json');
+const results = {
+  date: new Date().toISOString(),
+  machine: { cpus: cpus().length, model: cpus()[0]?.model, node: process.version },
+  seconds: SECONDS,
+  warmupSeconds: WARMUP_S,
+  rows,
+  redisBenchmark: scale,
+  coldStarts: cold,
+};
+writeFileSync(join(OUT_DIR, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
+writeFileSync(join(OUT_DIR, 'results.svg'), benchChart(results));
+console.log(`written: ${join(OUT_DIR, 'results.json')}, results.svg`);
 
 await inspector.quit();
 await redis.stop();
