@@ -1,12 +1,12 @@
 // A smoke test of `npm run bench`: a second per row, no warm-up, written to a folder of its own.
 // It checks that every row ran and was answered right, never how fast: speed depends on the machine.
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -56,6 +56,10 @@ beforeAll(async () => {
     throw new Error(`npm run bench wrote no results.json (exit ${bench.code}):\n${bench.output}`);
   }
 }, 150_000);
+
+afterAll(() => {
+  rmSync(outDir, { recursive: true, force: true });
+});
 
 describe('Bench: npm run bench, a second per row', () => {
   it('exits 0', () => {
