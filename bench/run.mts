@@ -4,7 +4,10 @@
 //   http     GET /hello/again through serverless-offline, in-process (npm start, compose) and
 //            worker mode (Lambda-like), measured with autocannon
 //   cold     a fresh node process importing each packaged bundle, to its first answer
-// Prints one table and writes bench/results.json. BENCH_SECONDS / BENCH_WARMUP_S shorten a run.
+// Each row first asks its layer with the window closed: every answer must count as unexpected,
+// or the row's own count of unexpected answers would prove nothing.
+// Prints one table and writes results.json and its chart, results.svg, to bench/ (or BENCH_OUT_DIR).
+// BENCH_SECONDS / BENCH_WARMUP_S shorten a run.
 import { execFileSync, fork } from 'node:child_process';
 import { statSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -15,23 +18,27 @@ import { INCREMENT_WHILE_OPEN } from '../lib/counter/redis';
 import { startOffline } from '../test/support/offline';
 import { type BundleRun, invokeBundle, packageStage } from '../test/support/packaged-stage';
 import { TestRedisServer } from '../test/support/redis-server';
+import { type BenchRow, benchChart } from './chart.mjs';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const WARMUP_S = Number(process.env.BENCH_WARMUP_S ?? 2);
+const OUT_DIR = process.env.BENCH_OUT_DIR ?? join(ROOT, 'bench');
+// A closed window asked for 0.25 s in a child, or 5 requests per connection over HTTP (a count:
+// worker mode may take longer than a short row to start a thread per connection).
+const CLOSED_WINDOW_S = 0.25;
+const CLOSED_WINDOW_ANSWERS = 5;
 const COLD_RUNS = 5;
 const KEY = 'hello:count';
+const isGreeting = (body: unknown) => String(body).startsWith('Hello ELECLE ');
 
-interface Row {
-  layer: string;
-  concurrency: number;
-  rps: number;
-  p50us: number;
-  p99us: number;
-  /** autocannon reports whole milliseconds. */
-  resolution: 'µs' | 'ms';
+interface Row extends BenchRow {
+  requests: number;
   errors: number;
+  /** Answers other than a 200 "Hello ELECLE n". */
   unexpected: number;
+  /** The same layer asked first with the window closed: every answer is wrong. */
+  closedWindow: { requests: number; unexpected: number };
   maxRssMb?: number;
   /** Redis calls per command during the row (warm-up included), from INFO commandstats. */
   redisCommands?: Record<string, number>;
@@ -64,15 +71,18 @@ async function commandCalls(): Promise<Record<string, number>> {
 
 /** Runs one closed-loop layer in a plain node child process and counts the Redis commands it sent. */
 async function childRow(mode: 'limit' | 'handler', concurrency: number): Promise<Row> {
+  await inspector.del(KEY);
+  const closed = await runChild(mode, concurrency, CLOSED_WINDOW_S, 0);
+  await openWindow();
   await inspector.config('RESETSTAT');
-  const row = await runChild(mode, concurrency);
+  const row = await runChild(mode, concurrency, SECONDS, WARMUP_S);
   const calls = await commandCalls();
   // Leave out the inspector's own CONFIG RESETSTAT and INFO. PTTL and INCR run inside the script.
   const sent = Object.fromEntries(Object.entries(calls).filter(([command]) => !/^(config|info)/.test(command)));
-  return { ...row, redisCommands: sent };
+  return { ...row, closedWindow: { requests: closed.requests, unexpected: closed.unexpected }, redisCommands: sent };
 }
 
-function runChild(mode: 'limit' | 'handler', concurrency: number): Promise<Row> {
+function runChild(mode: 'limit' | 'handler', concurrency: number, seconds: number, warmupS: number): Promise<Row> {
   return new Promise((resolve, reject) => {
     const child = fork(join(ROOT, 'bench/load-child.mjs'), {
       execArgv: [],
@@ -84,8 +94,8 @@ function runChild(mode: 'limit' | 'handler', concurrency: number): Promise<Row> 
         BUNDLE: bundles.helloAgain.js,
         SCRIPT: INCREMENT_WHILE_OPEN,
         CONCURRENCY: String(concurrency),
-        SECONDS: String(SECONDS),
-        WARMUP_S: String(WARMUP_S),
+        SECONDS: String(seconds),
+        WARMUP_S: String(warmupS),
         // The handler as deployed: INFO request lines and metrics on.
         COUNTER_STORE: 'redis',
         POWERTOOLS_LOG_LEVEL: 'INFO',
@@ -110,19 +120,28 @@ async function httpRows(mode: 'in-process' | 'worker'): Promise<Row[]> {
   const rows: Row[] = [];
   try {
     for (const concurrency of [10, 50]) {
-      await openWindow();
       const url = `${offline.baseUrl}/hello/again`;
-      await autocannon({ url, connections: concurrency, duration: WARMUP_S });
-      const result = await autocannon({ url, connections: concurrency, duration: SECONDS });
+      // A non-2xx answer's body is no greeting either: the larger count is the number of wrong answers.
+      const run = async (length: { duration: number } | { amount: number }) => {
+        const result = await autocannon({ url, connections: concurrency, ...length, verifyBody: isGreeting });
+        return { result, unexpected: Math.max(result.non2xx, result.mismatches) };
+      };
+      await inspector.del(KEY);
+      const closed = await run({ amount: CLOSED_WINDOW_ANSWERS * concurrency });
+      await openWindow();
+      if (WARMUP_S > 0) await run({ duration: WARMUP_S });
+      const { result, unexpected } = await run({ duration: SECONDS });
       rows.push({
         layer: `http ${mode}`,
         concurrency,
+        requests: result.requests.total,
         rps: result.requests.total / SECONDS,
         p50us: result.latency.p50 * 1000,
         p99us: result.latency.p99 * 1000,
         resolution: 'ms',
         errors: result.errors + result.timeouts,
-        unexpected: result.non2xx,
+        unexpected,
+        closedWindow: { requests: closed.result.requests.total, unexpected: closed.unexpected },
       });
     }
   } finally {
@@ -134,7 +153,8 @@ async function httpRows(mode: 'in-process' | 'worker'): Promise<Row[]> {
 function redisBenchmark(): string {
   const out = execFileSync(
     'redis-benchmark',
-    ['-p', String(redis.port), '-t', 'incr', '-n', '200000', '-c', '50', '-q'],
+    // 200,000 requests for 10 s rows: a short run stays short.
+    ['-p', String(redis.port), '-t', 'incr', '-n', String(20_000 * SECONDS), '-c', '50', '-q'],
     {
       encoding: 'utf8',
     },
@@ -175,7 +195,6 @@ async function coldStarts() {
 const rows: Row[] = [];
 for (const concurrency of [1, 10, 50]) {
   for (const mode of ['limit', 'handler'] as const) {
-    await openWindow();
     console.error(`bench: ${mode} at concurrency ${concurrency}...`);
     rows.push(await childRow(mode, concurrency));
   }
@@ -211,11 +230,28 @@ for (const row of rows.filter((r) => r.redisCommands)) {
 }
 console.log(`redis-benchmark -t incr -c 50: ${scale}`);
 console.table(cold);
-writeFileSync(
-  join(ROOT, 'bench/results.json'),
-  `${JSON.stringify({ date: new Date().toISOString(), machine: { cpus: cpus().length, model: cpus()[0]?.model, node: process.version }, seconds: SECONDS, warmupSeconds: WARMUP_S, rows, redisBenchmark: scale, coldStarts: cold }, null, 2)}\n`,
+const blind = rows.filter(
+  ({ closedWindow }) => closedWindow.requests === 0 || closedWindow.unexpected < closedWindow.requests,
 );
-console.log('written: bench/results.json');
+console.log(
+  blind.length === 0
+    ? 'Every row, asked first with the window closed, counted each answer as unexpected.'
+    : `NOT CHECKED: with the window closed, some answers passed as right: ${blind.map((row) => `${row.layer} c=${row.concurrency}`).join(', ')}`,
+);
+if (blind.length > 0) process.exitCode = 1;
+
+const results = {
+  date: new Date().toISOString(),
+  machine: { cpus: cpus().length, model: cpus()[0]?.model, node: process.version },
+  seconds: SECONDS,
+  warmupSeconds: WARMUP_S,
+  rows,
+  redisBenchmark: scale,
+  coldStarts: cold,
+};
+writeFileSync(join(OUT_DIR, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
+writeFileSync(join(OUT_DIR, 'results.svg'), benchChart(results));
+console.log(`written: ${join(OUT_DIR, 'results.json')}, results.svg`);
 
 await inspector.quit();
 await redis.stop();

@@ -1,14 +1,19 @@
-// npm run chaos -- [--minutes N] [--store redis|dynamodb] [--seed S]
+// npm run chaos -- [--minutes N] [--store redis|dynamodb] [--seed S] [--chart file.svg]
 // Load with random faults against real serverless-offline and a real store behind a fault proxy;
 // prints one table row per store and every anomaly the history checker found. Exit 1 on any.
+// --chart (with one --store) draws the run: every answer over time, the faults shaded.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 import { formatResult, runChaos, TABLE_HEADER } from '../test/chaos/chaos.js';
+import { chaosChart } from '../test/chaos/chart.js';
 
 const { values } = parseArgs({
   options: {
     minutes: { type: 'string', default: '1' },
     store: { type: 'string' },
     seed: { type: 'string', default: String(Date.now() % 1_000_000) },
+    chart: { type: 'string' },
   },
 });
 const minutes = Number(values.minutes);
@@ -17,6 +22,7 @@ const stores = values.store ? [values.store] : ['redis', 'dynamodb'];
 for (const store of stores) {
   if (store !== 'redis' && store !== 'dynamodb') throw new Error(`--store must be redis or dynamodb (got "${store}")`);
 }
+if (values.chart && stores.length > 1) throw new Error('--chart draws one run: add --store redis or --store dynamodb');
 
 console.log(`chaos: ${minutes} min per store, seed ${values.seed} (rerun with --seed ${values.seed})\n`);
 console.log(TABLE_HEADER);
@@ -26,6 +32,11 @@ for (const store of stores as ('redis' | 'dynamodb')[]) {
   console.log(formatResult(result));
   for (const anomaly of result.anomalies.slice(0, 20)) console.error(`  ${store}: ${anomaly}`);
   anomalies += result.anomalies.length;
+  if (values.chart) {
+    mkdirSync(dirname(values.chart), { recursive: true });
+    writeFileSync(values.chart, chaosChart(result));
+    console.log(`chart: ${values.chart}`);
+  }
 }
 // Exit explicitly: one 10-minute run kept its process busy after printing (not reproduced since).
 process.exit(anomalies === 0 ? 0 : 1);

@@ -1,6 +1,6 @@
 import { sleep } from '../support/free-port';
 import { type Offline, startOffline } from '../support/offline';
-import { checkHistory, type DataLoss } from './history';
+import { checkHistory, type DataLoss, type Operation } from './history';
 import { runLoad } from './load';
 import { type ChaosTarget, dynamoDbTarget, redisTarget } from './targets';
 
@@ -12,15 +12,26 @@ export interface ChaosOptions {
   onFault?: (name: string) => void;
 }
 
+/** One fault as it was held: from before it was applied to after it was healed. */
+export interface FaultSpan {
+  kind: string;
+  start: number;
+  end: number;
+  dataLoss: boolean;
+}
+
 export interface ChaosResult {
   store: string;
   seconds: number;
+  seed: number;
   operations: number;
   faults: Record<string, number>;
   unavailable: number;
   /** Checks at the end of each epoch that the counter never exists without an expiry. */
   expiryChecks: number;
   anomalies: string[];
+  /** What a chart of the run needs: epoch ms of the start and end, every fault and every answer. */
+  timeline: { start: number; end: number; faults: FaultSpan[]; operations: Operation[] };
 }
 
 const WINDOW_SECONDS = 2;
@@ -55,18 +66,22 @@ export async function runChaos({ store, seconds, seed, onFault }: ChaosOptions):
       },
       output: 'discard',
     });
-    const until = Date.now() + seconds * 1000;
+    const start = Date.now();
+    const until = start + seconds * 1000;
     const faults: Record<string, number> = {};
+    const spans: FaultSpan[] = [];
     const dataLosses: DataLoss[] = [];
-    const injecting = injectFaults(target, until, random, (name, loss) => {
-      faults[name] = (faults[name] ?? 0) + 1;
-      if (loss) dataLosses.push(loss);
-      onFault?.(name);
+    const injecting = injectFaults(target, until, random, (span) => {
+      faults[span.kind] = (faults[span.kind] ?? 0) + 1;
+      spans.push(span);
+      if (span.dataLoss) dataLosses.push({ start: span.start, end: span.end });
+      onFault?.(span.kind);
     });
     const expiry = { checks: 0, withoutExpiry: 0 };
     const load = runLoad({ baseUrl: offline.baseUrl, windowMs: WINDOW_SECONDS * 1000, until, concurrency: 8, random });
     const watching = watchExpiry(target, until, expiry);
     const [epochs] = await Promise.all([load, injecting, watching]);
+    const end = Date.now();
     const anomalies = checkHistory(epochs, {
       windowMs: WINDOW_SECONDS * 1000,
       toleranceMs: 100,
@@ -78,11 +93,13 @@ export async function runChaos({ store, seconds, seed, onFault }: ChaosOptions):
     return {
       store,
       seconds,
+      seed,
       operations: operations.length,
       faults,
       unavailable: operations.filter((op) => op.status === 503).length,
       expiryChecks: expiry.checks,
       anomalies,
+      timeline: { start, end, faults: spans, operations },
     };
   } finally {
     await offline?.stop();
@@ -94,7 +111,7 @@ async function injectFaults(
   target: ChaosTarget,
   until: number,
   random: () => number,
-  record: (name: string, loss: DataLoss | undefined) => void,
+  record: (span: FaultSpan) => void,
 ): Promise<void> {
   const names = Object.keys(target.faults);
   await sleep(1_000);
@@ -106,7 +123,7 @@ async function injectFaults(
     const heal = await fault.apply(random);
     await sleep(300 + 1_200 * random());
     await heal();
-    record(name, fault.dataLoss ? { start, end: Date.now() } : undefined);
+    record({ kind: name, start, end: Date.now(), dataLoss: fault.dataLoss });
     await sleep(500 + 1_500 * random());
   }
 }

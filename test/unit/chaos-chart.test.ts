@@ -1,0 +1,86 @@
+import { describe, expect, it } from 'vitest';
+import type { ChaosResult } from '../chaos/chaos';
+import { chaosChart } from '../chaos/chart';
+import type { Operation } from '../chaos/history';
+
+const START = 1_800_000_000_000;
+const answer = (atMs: number, status: number, body: string): Operation => ({
+  path: '/hello/again',
+  start: START + atMs - 5,
+  end: START + atMs,
+  status,
+  body,
+});
+
+/** Twelve seconds: a window counted to 3, a kill (data lost), a latency fault, then Expired!. */
+const run: Pick<ChaosResult, 'store' | 'seconds' | 'seed' | 'anomalies' | 'timeline'> = {
+  store: 'redis',
+  seconds: 12,
+  seed: 42,
+  anomalies: [],
+  timeline: {
+    start: START,
+    end: START + 12_000,
+    faults: [
+      { kind: 'kill', start: START + 2_000, end: START + 3_000, dataLoss: true },
+      { kind: 'latency', start: START + 5_000, end: START + 6_500, dataLoss: false },
+    ],
+    operations: [
+      { ...answer(100, 200, 'Hello ELECLE 1'), path: '/hello' },
+      answer(1_000, 200, 'Hello ELECLE 2'),
+      answer(1_500, 200, 'Hello ELECLE 3'),
+      answer(2_500, 503, 'Service Unavailable'),
+      answer(5_500, 503, 'Service Unavailable'),
+      answer(8_000, 200, 'Expired!'),
+      answer(9_000, 0, 'TypeError: fetch failed'),
+    ],
+  },
+};
+
+/** The points of the path with this class, one per mark (`M x y`). */
+const marksOf = (svg: string, name: string) => {
+  const path = svg.match(new RegExp(`class="${name}" d="([^"]*)"`))?.[1] ?? '';
+  return [...path.matchAll(/M(\d+) (\d+)/g)].map(([, x, y]) => ({ x: Number(x), y: Number(y) }));
+};
+const attribute = (element: string | undefined, name: string) => element?.match(new RegExp(` ${name}="([^"]*)"`))?.[1];
+
+describe('Function: chaosChart', () => {
+  it('shades each fault from its start to its end, labelled with its kind, data losses in their own colour', () => {
+    // Act
+    const svg = chaosChart(run);
+
+    // Assess
+    const [kill, latency, ...more] = svg.match(/<rect class="fault"[^>]*>/g) ?? [];
+    expect(more).toEqual([]);
+    expect([...svg.matchAll(/<text class="fault-label"[^>]*>([^<]*)</g)].map(([, label]) => label)).toEqual([
+      'kill',
+      'latency',
+    ]);
+    expect(Number(attribute(kill, 'x'))).toBeLessThan(Number(attribute(latency, 'x')));
+    // Held 1 s and 1.5 s.
+    expect(Number(attribute(latency, 'width')) / Number(attribute(kill, 'width'))).toBeCloseTo(1.5, 1);
+    expect(attribute(kill, 'fill')).not.toBe(attribute(latency, 'fill'));
+  });
+
+  it('draws one mark per answer: numbers as dots, Expired!, 503 and other answers in their lanes', () => {
+    const svg = chaosChart(run);
+    expect(marksOf(svg, 'numbers')).toHaveLength(3);
+    expect(marksOf(svg, 'unavailable')).toHaveLength(2);
+    expect(marksOf(svg, 'expired')).toHaveLength(1);
+    expect(marksOf(svg, 'other')).toHaveLength(1);
+  });
+
+  it('places a number by the time it came (further right) and the number it carried (further up)', () => {
+    const [one, two, three] = marksOf(chaosChart(run), 'numbers');
+    expect(one?.x).toBeLessThan(two?.x as number);
+    expect(two?.x).toBeLessThan(three?.x as number);
+    expect(one?.y).toBeGreaterThan(two?.y as number);
+    expect(two?.y).toBeGreaterThan(three?.y as number);
+  });
+
+  it('names the command that reruns it, and how many answers and faults it drew', () => {
+    expect(chaosChart(run)).toContain(
+      'npm run chaos -- --minutes 0.2 --store redis --seed 42: 7 answers, 2 faults, 0 anomalies',
+    );
+  });
+});
