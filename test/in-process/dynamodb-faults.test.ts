@@ -64,17 +64,20 @@ describe('Class: DynamoDbCounterStore, when DynamoDB fails', () => {
     expect(failed.ms).toBeLessThan(TIMEOUT_MS + 1_000);
   });
 
-  it('says DynamoDB throttled the request after one attempt, never retrying an ADD that may have counted', async () => {
-    proxy.setCannedReply(throttledReply('ThrottlingException'));
-    const failed = await outcome(store.increment(KEY));
-    expect(failed.error).toBe(
-      'DynamoDB throttled the UpdateItem (ThrottlingException); the table or the item is over its capacity',
-    );
-    // The SDK's own retries would wait at least 100 ms before a second attempt.
-    expect(failed.ms).toBeLessThan(100);
-    proxy.heal();
-    expect(await store.increment(KEY)).toBe(2);
-  });
+  it.each(['ThrottlingException', 'ProvisionedThroughputExceededException', 'RequestLimitExceeded'] as const)(
+    'says DynamoDB throttled the request (%s) after one attempt, never retrying an ADD that may have counted',
+    async (exception) => {
+      proxy.setCannedReply(throttledReply(exception));
+      const failed = await outcome(store.increment(KEY));
+      expect(failed.error).toBe(
+        `DynamoDB throttled the UpdateItem (${exception}); the table or the item is over its capacity`,
+      );
+      // The SDK's own retries would wait at least 100 ms before a second attempt.
+      expect(failed.ms).toBeLessThan(100);
+      proxy.heal();
+      expect(await store.increment(KEY)).toBe(2);
+    },
+  );
 
   it('says which operation failed when the connection is refused', async () => {
     proxy.setNewConnections('refuse');
@@ -92,6 +95,36 @@ describe('Class: DynamoDbCounterStore, when DynamoDB fails', () => {
     proxy.blackholeExisting();
     expect(await store.increment(KEY)).toBe(2);
     expect(await store.increment(KEY)).toBe(3);
+  });
+
+  it('keeps using one connection while requests come within the idle limit', async () => {
+    const accepted = proxy.accepted;
+    for (let i = 2; i <= 6; i += 1) expect(await store.increment(KEY)).toBe(i);
+    expect(proxy.accepted).toBe(accepted);
+  });
+
+  it('closes the connection of a client it replaced after an idle period', async () => {
+    store = newStore(50);
+    await store.start(KEY, 60_000);
+    const before = proxy.connections;
+    await sleep(100);
+    expect(await store.increment(KEY)).toBe(2);
+    await sleep(50);
+    expect(proxy.connections).toBe(before);
+  });
+
+  it('leaves a request in flight on a client it replaces undisturbed', async () => {
+    // Prepare: requests take 120 ms (60 ms each way); the idle limit is 50 ms
+    store = newStore(50);
+    await store.start(KEY, 60_000);
+    await sleep(100);
+    proxy.setLatency(60);
+    // Act: the first request replaces the idle client; the second, 70 ms later, replaces that one
+    const first = store.increment(KEY);
+    await sleep(70);
+    const second = store.increment(KEY);
+    // Assess
+    expect([await first, await second].sort()).toEqual([2, 3]);
   });
 
   it('serves concurrent requests after an idle period with one new client, and every one is counted', async () => {

@@ -37,7 +37,6 @@ describe('Handlers, in this process, against redis-server', () => {
     vi.stubEnv('HELLO_WINDOW_SECONDS', '30');
     vi.stubEnv('POWERTOOLS_LOG_LEVEL', 'INFO');
     vi.stubEnv('POWERTOOLS_METRICS_DISABLED', 'false');
-    vi.stubEnv('POWERTOOLS_METRICS_NAMESPACE', 'ElecleHello');
     vi.stubEnv('POWERTOOLS_SERVICE_NAME', 'elecle-hello-test');
     output = captureOutput();
     ({ handler: hello } = await import('../../functions/hello'));
@@ -133,6 +132,19 @@ describe('Handlers, in this process, against redis-server', () => {
     expect(metricNames().filter((name) => name === 'StoreLatency')).toHaveLength(3);
   });
 
+  it("emits in the service's namespace, with each store call's latency in milliseconds", async () => {
+    const startedAt = performance.now();
+    await get(hello);
+    const elapsedMs = performance.now() - startedAt;
+    const [line] = output.lines().filter((entry) => '_aws' in entry);
+    const { Namespace, Metrics } = (line?._aws as { CloudWatchMetrics: { Namespace: string; Metrics: object[] }[] })
+      .CloudWatchMetrics[0] ?? { Namespace: undefined, Metrics: [] };
+    expect(Namespace).toBe('ElecleHello');
+    expect(Metrics).toContainEqual({ Name: 'StoreLatency', Unit: 'Milliseconds' });
+    expect(line?.StoreLatency).toBeGreaterThan(0);
+    expect(line?.StoreLatency).toBeLessThanOrEqual(elapsedMs);
+  });
+
   it('answers 503 "Service Unavailable" in bounded time while Redis is unreachable, and shows the client no error', async () => {
     proxy.setNewConnections('refuse');
     proxy.resetAll();
@@ -143,8 +155,14 @@ describe('Handlers, in this process, against redis-server', () => {
       headers: { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' },
       body: 'Service Unavailable',
     });
-    expect(performance.now() - startedAt).toBeLessThan(2_000);
+    const elapsedMs = performance.now() - startedAt;
+    expect(elapsedMs).toBeLessThan(2_000);
     expect(metricNames()).toContain('StoreFailures');
+    // The log line says how long the client waited, to the hundredth of a millisecond.
+    const [line] = logLines().filter((entry) => entry.message === 'request failed');
+    expect(line?.durationMs).toBeGreaterThan(0);
+    expect(line?.durationMs).toBeLessThanOrEqual(elapsedMs);
+    expect(String(line?.durationMs)).toMatch(/^\d+(\.\d{1,2})?$/);
   });
 
   it('logs an outage once in full, then one short line per failed request, then how many failed once it is over', async () => {

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { RedisCounterStore } from '../../lib/counter/redis';
 import { StoreUnavailableError } from '../../lib/errors';
 import { logger } from '../../lib/telemetry';
@@ -147,6 +147,20 @@ describe('Class: RedisCounterStore, when the connection fails', () => {
     expect(await inspector.get(KEY)).toBe('1');
   });
 
+  it('waits for a new connection that is slow but moving (each handshake reply takes most of the timeout)', async () => {
+    await store.close();
+    proxy.setLatency(TIMEOUT_MS * 0.3); // a round trip takes 60% of the timeout; the handshake takes several
+    store = newStore();
+    expect(await store.start(KEY, 60_000)).toBe(1);
+    expect(await store.increment(KEY)).toBe(2);
+  });
+
+  it('opens a new connection at once after Redis closed the last one, instead of waiting for ioredis to reconnect', async () => {
+    await inspector.client('KILL', 'TYPE', 'normal', 'SKIPME', 'yes');
+    await sleep(20); // the close has reached the client
+    expect(await store.increment(KEY)).toBe(2);
+  });
+
   it('refuses every request after close', async () => {
     await store.close();
     expect((await outcome(store.increment(KEY))).error).toBe('Redis connection closed');
@@ -234,6 +248,34 @@ describe('Class: RedisCounterStore, when Redis refuses', () => {
       await inspector.set(KEY, '1', 'PX', 60_000);
       expect(await store.increment(KEY)).toBe(2);
     } finally {
+      await store.close();
+    }
+  });
+
+  it("refuses writes as late, changing nothing, and says once that Redis's clock is ahead when this host's is 5 s behind", async () => {
+    // Prepare: this host's clock reads 5 s early, so each deadline it sends has passed on Redis's clock
+    const store = new RedisCounterStore({ url: redis.url, timeoutMs: TIMEOUT_MS, maxIdleMs: 60_000 });
+    logger.setLogLevel('ERROR');
+    try {
+      await store.start(KEY, 60_000);
+      const realNow = Date.now.bind(Date);
+      vi.spyOn(Date, 'now').mockImplementation(() => realNow() - 5_000);
+      // Act
+      const refused = [await outcome(store.increment(KEY)), await outcome(store.start(KEY, 60_000))];
+      // Assess
+      for (const { error } of refused) {
+        expect(error).toBe('Redis received the command after its deadline; nothing was changed');
+      }
+      expect(await inspector.get(KEY)).toBe('1');
+      const errors = output.lines().filter((line) => line.level === 'ERROR');
+      expect(errors).toHaveLength(1);
+      expect(errors[0]?.message).toBe(
+        "Redis's clock is ahead of this host's; writes are refused as late. Synchronise the clocks (NTP)",
+      );
+      expect(errors[0]?.aheadByAtLeastMs).toBeGreaterThan(0);
+    } finally {
+      vi.restoreAllMocks();
+      logger.setLogLevel('SILENT');
       await store.close();
     }
   });

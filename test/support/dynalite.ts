@@ -52,7 +52,9 @@ export function counterTable(name: string): CreateTableCommand {
 }
 
 /** DynamoDB's answer to a throttled request, byte for byte as the SDK parses it (for FaultProxy.setCannedReply). */
-export function throttledReply(exception: 'ThrottlingException' | 'ProvisionedThroughputExceededException'): string {
+export function throttledReply(
+  exception: 'ThrottlingException' | 'ProvisionedThroughputExceededException' | 'RequestLimitExceeded',
+): string {
   const body = JSON.stringify({
     __type: `com.amazonaws.dynamodb.v20120810#${exception}`,
     message: 'Rate of requests exceeds the allowed throughput.',

@@ -23,6 +23,7 @@ export class FaultProxy {
   #latencyMs = 0;
   #closeAfterBytes: number | undefined;
   #cannedReply: string | undefined;
+  #accepted = 0;
 
   private constructor(
     readonly port: number,
@@ -42,6 +43,11 @@ export class FaultProxy {
   /** The same URL with the proxy's port in place of the server's. */
   rewrite(url: string): string {
     return url.replace(`:${this.upstreamPort}`, `:${this.port}`);
+  }
+
+  /** How many connections the proxy has accepted since it started. */
+  get accepted(): number {
+    return this.#accepted;
   }
 
   get connections(): number {
@@ -95,6 +101,7 @@ export class FaultProxy {
   }
 
   #accept(client: Socket): void {
+    this.#accepted += 1;
     const pair: Pair = { client, upstream: undefined, blackholed: false };
     this.#pairs.add(pair);
     client.on('error', () => {});

@@ -78,6 +78,11 @@ describe('Function: readConfig', () => {
     ['STORE_TIMEOUT_MS', '1.5', 'must be a whole number from 10 to 60000 (got "1.5")'],
     ['STORE_MAX_IDLE_SECONDS', '0.999', 'must be a number from 1 to 3600 (got 0.999)'],
     ['STORE_MAX_IDLE_SECONDS', '3601', 'must be a number from 1 to 3600 (got 3601)'],
+    // Number() reads these as 16, 1000 and 1000; only plain decimals are taken.
+    ['HELLO_WINDOW_SECONDS', '0x10', 'must be a number from 0.001 to 86400 (got "0x10")'],
+    ['HELLO_WINDOW_SECONDS', '1e3', 'must be a number from 0.001 to 86400 (got "1e3")'],
+    ['STORE_TIMEOUT_MS', '1e3', 'must be a whole number from 10 to 60000 (got "1e3")'],
+    ['HELLO_WINDOW_SECONDS', '10 s', 'must be a number from 0.001 to 86400 (got "10 s")'],
   ])('refuses %s=%s, just outside its range, saying the range', (variable, value, problem) => {
     expect(failure({ REDIS_URL: 'redis://cache', [variable]: value }).message).toBe(`${variable} ${problem}`);
   });

@@ -1,0 +1,86 @@
+import { describe, expect, it } from 'vitest';
+import { settleWithin } from '../../lib/counter/deadline';
+import { sleep } from '../support/free-port';
+
+const timedOut = () => new Error('timed out');
+
+/** How a promise settled: its value, or its error's message. */
+const settled = <T>(promise: Promise<T>) =>
+  promise.then(
+    (value) => ({ value }),
+    (error: Error) => ({ error: error.message }),
+  );
+
+describe('Function: settleWithin', () => {
+  it('resolves with the work when it finishes in time', async () => {
+    expect(
+      await settled(
+        settleWithin(
+          sleep(5).then(() => 'done'),
+          200,
+          timedOut,
+        ),
+      ),
+    ).toEqual({ value: 'done' });
+  });
+
+  it("rejects with the work's own error when it fails in time", async () => {
+    const work = sleep(5).then(() => Promise.reject(new Error('refused')));
+    expect(await settled(settleWithin(work, 200, timedOut))).toEqual({ error: 'refused' });
+  });
+
+  it('rejects with the timeout error once the time has passed, not before', async () => {
+    const startedAt = performance.now();
+    const outcome = await settled(settleWithin(new Promise(() => {}), 50, timedOut));
+    expect(outcome).toEqual({ error: 'timed out' });
+    expect(performance.now() - startedAt).toBeGreaterThanOrEqual(49);
+  });
+
+  it('keeps the first outcome: work that finishes after the timeout changes nothing', async () => {
+    let finish: (value: string) => void = () => {};
+    const outcome = settled(settleWithin(new Promise<string>((resolve) => (finish = resolve)), 20, timedOut));
+    await sleep(40);
+    finish('late');
+    expect(await outcome).toEqual({ error: 'timed out' });
+  });
+
+  it('calls onTimeout once, and never after the work finished', async () => {
+    let calls = 0;
+    const onTimeout = () => {
+      calls += 1;
+      return timedOut();
+    };
+    await settleWithin(sleep(5), 20, onTimeout);
+    await sleep(40);
+    expect(calls).toBe(0);
+    await settled(settleWithin(new Promise(() => {}), 20, onTimeout));
+    await sleep(40);
+    expect(calls).toBe(1);
+  });
+
+  it('gives a wait that made progress another period, and times it out once progress stops', async () => {
+    // Prepare: progress for 3 periods, then none
+    let steps = 0;
+    const ticker = setInterval(() => {
+      if (steps < 3) steps += 1;
+    }, 15);
+    const startedAt = performance.now();
+    // Act
+    const outcome = await settled(settleWithin(new Promise(() => {}), 30, timedOut, () => steps));
+    clearInterval(ticker);
+    // Assess: not at the first 30 ms, since steps were made; at most a few periods after the last
+    expect(outcome).toEqual({ error: 'timed out' });
+    expect(performance.now() - startedAt).toBeGreaterThanOrEqual(59);
+  });
+
+  it('answers with the work when a reply that arrived before the timer is read after it (a busy event loop)', async () => {
+    // The timer is due while a synchronous block holds the loop; the reply is already waiting.
+    const reply = new Promise<string>((resolve) => setTimeout(() => resolve('answered'), 10));
+    const outcome = settled(settleWithin(reply, 15, timedOut));
+    const blockedUntil = Date.now() + 40;
+    while (Date.now() < blockedUntil) {
+      // busy
+    }
+    expect(await outcome).toEqual({ value: 'answered' });
+  });
+});
