@@ -24,7 +24,10 @@ function section(heading: string): string {
 }
 const deploySection = () => section('Deploy to AWS');
 const number = (text: string | undefined) => Number((text ?? 'NaN').replace(/,/g, ''));
-const resource = (stage: PackagedStage, id: string) => stage.resources[id] as CfnResource;
+const resource = (stage: PackagedStage, id: string) => {
+  expect(stage.resources[id], id).toBeDefined();
+  return stage.resources[id] as CfnResource;
+};
 
 /** The rows of the markdown table whose header has `column`, as objects keyed by header cell. */
 function table(text: string, column: string): Record<string, string>[] {

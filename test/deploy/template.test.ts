@@ -3,6 +3,7 @@ import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { KEY_ATTRIBUTE, TTL_ATTRIBUTE } from '../../lib/counter/dynamodb';
 import { METRIC } from '../../lib/telemetry';
+import { found } from '../support/found';
 import {
   type CfnResource,
   type PackagedStage,
@@ -21,9 +22,12 @@ beforeAll(async () => {
 }, 120_000);
 
 const ROUTE_FUNCTIONS = ['HelloLambdaFunction', 'HelloAgainLambdaFunction', 'HealthLambdaFunction'];
-/** The functions that serve routes (not the deploy hook). */
+/** The functions that serve routes (not the deploy hook), each asserted to be there. */
 const functions = (stage: PackagedStage) =>
-  ROUTE_FUNCTIONS.map((id) => stage.resources[id]).filter((fn): fn is CfnResource => fn !== undefined);
+  ROUTE_FUNCTIONS.map((id) => {
+    expect(stage.resources[id], id).toBeDefined();
+    return stage.resources[id] as CfnResource;
+  });
 const role = (stage: PackagedStage) => stage.resources.IamRoleLambdaExecution as CfnResource;
 const statements = (stage: PackagedStage) =>
   (
@@ -63,7 +67,7 @@ describe.each(['dev', 'prod'] as const)('Template: stage %s, packaged offline', 
 
   it('runs every function on nodejs24.x, arm64', () => {
     expect(functions(stages[name])).toHaveLength(3);
-    for (const fn of resourcesOfType(stages[name], 'AWS::Lambda::Function').map(([, fn]) => fn)) {
+    for (const [, fn] of found(resourcesOfType(stages[name], 'AWS::Lambda::Function'), 'Lambda function')) {
       expect(fn.Properties).toMatchObject({ Runtime: 'nodejs24.x', Architectures: ['arm64'] });
     }
   });
@@ -101,20 +105,23 @@ describe.each(['dev', 'prod'] as const)('Template: stage %s, packaged offline', 
         { Name: { Ref: 'SlowRequestsAlarm' } },
       ]);
     }
-    for (const [, alias] of resourcesOfType(stages[name], 'AWS::Lambda::Alias')) {
+    for (const [, alias] of found(resourcesOfType(stages[name], 'AWS::Lambda::Alias'), 'Lambda alias')) {
       expect(JSON.stringify(alias)).toContain('"BeforeAllowTrafficHook":{"Ref":"PreTrafficCheckLambdaFunction"}');
     }
   });
 
-  it('puts the subnets (if any) in zones chosen by ID, not by Fn::GetAZs', () => {
-    for (const [, subnet] of resourcesOfType(stages[name], 'AWS::EC2::Subnet')) {
+  it('puts its subnets (prod only) in zones chosen by ID, not by Fn::GetAZs', () => {
+    const subnets = resourcesOfType(stages[name], 'AWS::EC2::Subnet');
+    // prod creates a VPC for the cache (network: created); dev's functions run in none, so it has no subnets.
+    expect(subnets.length > 0, 'has subnets').toBe(name === 'prod');
+    for (const [, subnet] of subnets) {
       expect(subnet.Properties.AvailabilityZoneId).toMatch(/^[a-z]+\d-az\d$/);
     }
     expect(JSON.stringify(stages[name].resources)).not.toContain('Fn::GetAZs');
   });
 
   it('keeps the logs for a set number of days', () => {
-    for (const [, group] of resourcesOfType(stages[name], 'AWS::Logs::LogGroup')) {
+    for (const [, group] of found(resourcesOfType(stages[name], 'AWS::Logs::LogGroup'), 'log group')) {
       expect(group.Properties.RetentionInDays).toBeGreaterThan(0);
     }
   });
@@ -337,7 +344,7 @@ describe('Template: stage prod (ElastiCache Serverless, Valkey)', () => {
 
   it('grants VPC access, and no DynamoDB', () => {
     expect(managedPolicies(stages.prod)).toContain('AWSLambdaVPCAccessExecutionRole');
-    expect(JSON.stringify(statements(stages.prod))).not.toContain('dynamodb:');
+    expect(JSON.stringify(found(statements(stages.prod), 'IAM statement'))).not.toContain('dynamodb:');
   });
 });
 
@@ -351,7 +358,7 @@ describe('Stage local (sls offline)', () => {
       config.provider.environment,
       ...Object.values(config.functions).map((fn) => fn.environment),
     ].flatMap((env) => Object.values(env ?? {}));
-    expect(values.filter((value) => typeof value !== 'string')).toEqual([]);
+    expect(found(values, 'environment value').filter((value) => typeof value !== 'string')).toEqual([]);
   });
 
   it('refuses to be packaged, naming the stages that can be', async () => {

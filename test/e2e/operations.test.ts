@@ -1,8 +1,12 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { HELLO_KEY } from '../../lib/greeting';
 import { METRIC } from '../../lib/telemetry';
+import { askUntilAnswered } from '../support/answers';
+import { sleep } from '../support/free-port';
+import type { Offline } from '../support/offline';
+import { openWindow } from '../support/open-window';
 import { type RedisStack, startRedisStack } from '../support/redis-stack';
 
 const run = promisify(execFile);
@@ -19,14 +23,30 @@ function jsonLines(output: string): Line[] {
 }
 const requestLines = (output: string) =>
   jsonLines(output).filter((line) => line.message?.toString().startsWith('request'));
-const metricNames = (output: string) =>
-  jsonLines(output)
+const metricNames = (lines: Line[]) =>
+  lines
     .flatMap(
       (line) =>
         (line._aws as { CloudWatchMetrics: { Namespace: string; Metrics: { Name: string }[] }[] } | undefined)
           ?.CloudWatchMetrics ?? [],
     )
     .flatMap((directive) => directive.Metrics.map((metric) => `${directive.Namespace}/${metric.Name}`));
+
+const HELLO = 'elecle-hello-local-hello';
+const HELLO_AGAIN = 'elecle-hello-local-helloAgain';
+
+/** The last request line after the first `skip` that `matches`, waited for (a pipe may bring it after the answer). */
+async function loggedLine(offline: Offline, skip: number, matches: (line: Line) => boolean): Promise<Line> {
+  const find = () => requestLines(offline.output()).slice(skip).findLast(matches);
+  const deadline = performance.now() + 2_000;
+  let line = find();
+  while (!line && performance.now() < deadline) {
+    await sleep(20);
+    line = find();
+  }
+  if (!line) throw new Error('the request line looked for was not logged within 2 s');
+  return line;
+}
 
 describe('Operations: logs, metrics, /health and the smoke test, through serverless-offline', () => {
   let stack: RedisStack;
@@ -36,6 +56,15 @@ describe('Operations: logs, metrics, /health and the smoke test, through serverl
   });
 
   afterAll(() => stack?.stop());
+
+  // Any test may run first or after any other: each starts healthy, loaded, at a count of 2, those lines logged.
+  beforeEach(async () => {
+    const { offline } = stack;
+    expect((await askUntilAnswered(offline, '/health')).at(-1)).toMatchObject({ status: 200, body: 'ok' });
+    const skip = requestLines(offline.output()).length;
+    await openWindow(offline);
+    await loggedLine(offline, skip, (line) => line.function_name === HELLO_AGAIN && line.count === 2);
+  });
 
   it('answers /health with 200 "ok" and leaves the window alone', async () => {
     const { offline, inspector } = stack;
@@ -49,14 +78,18 @@ describe('Operations: logs, metrics, /health and the smoke test, through serverl
 
   it('logs one JSON line per request with function, request id, cold start, store, outcome, count and duration', async () => {
     const { offline } = stack;
-    const before = requestLines(offline.output()).length;
+    const skip = requestLines(offline.output()).length;
     await offline.get('/hello');
     await offline.get('/hello/again');
     await offline.get('/hello', { method: 'HEAD' });
-    const lines = requestLines(offline.output()).slice(before);
+    await offline.get('/hello/again');
+    // The last request's line has come, so every line before it has too.
+    await loggedLine(offline, skip, (line) => line.count === 3);
+    const lines = requestLines(offline.output()).slice(skip);
     expect(lines.map((line) => [line.function_name, line.outcome, line.statusCode, line.count])).toEqual([
-      ['elecle-hello-local-hello', 'opened', 200, 1],
-      ['elecle-hello-local-helloAgain', 'counted', 200, 2],
+      [HELLO, 'opened', 200, 1],
+      [HELLO_AGAIN, 'counted', 200, 2],
+      [HELLO_AGAIN, 'counted', 200, 3],
     ]); // HEAD matches no route, so no function runs (and logs) for it
     for (const line of lines) {
       expect(line).toMatchObject({ level: 'INFO', store: 'redis', service: 'elecle-hello-local', cold_start: false });
@@ -65,20 +98,31 @@ describe('Operations: logs, metrics, /health and the smoke test, through serverl
     }
   });
 
-  it('marked the first logged request of each function as a cold start', () => {
-    const first = new Map<unknown, unknown>();
-    for (const line of requestLines(stack.offline.output())) {
-      if (!first.has(line.function_name)) first.set(line.function_name, line.cold_start);
+  it('marks the first request of each counting function as a cold start, and no later one', async () => {
+    const { offline } = stack;
+    const skip = requestLines(offline.output()).length;
+    await offline.get('/hello');
+    await offline.get('/hello/again');
+    await loggedLine(offline, skip, (line) => line.function_name === HELLO_AGAIN);
+    // A healthy /health logs at DEBUG only, so its own cold start is not in the log.
+    for (const name of [HELLO, HELLO_AGAIN]) {
+      const coldStarts = requestLines(offline.output())
+        .filter((line) => line.function_name === name)
+        .map((line) => line.cold_start);
+      expect(coldStarts.length, name).toBeGreaterThanOrEqual(2);
+      expect(coldStarts, name).toEqual([true, ...Array(coldStarts.length - 1).fill(false)]);
     }
-    // A healthy /health logs at DEBUG only, so hello and helloAgain are the functions seen here.
-    expect(Object.fromEntries(first)).toEqual({
-      'elecle-hello-local-hello': true,
-      'elecle-hello-local-helloAgain': true,
-    });
   });
 
-  it('emits the counter metrics and the store latency as CloudWatch embedded metrics', () => {
-    const names = metricNames(stack.offline.output());
+  it('emits the counter metrics and the store latency as CloudWatch embedded metrics', async () => {
+    const { offline } = stack;
+    const skip = requestLines(offline.output()).length;
+    const skipJson = jsonLines(offline.output()).length;
+    await offline.get('/hello');
+    await offline.get('/hello/again');
+    // Metrics are printed before the request's log line.
+    await loggedLine(offline, skip, (line) => line.function_name === HELLO_AGAIN);
+    const names = metricNames(jsonLines(offline.output()).slice(skipJson));
     for (const name of [METRIC.windowsOpened, METRIC.increments, METRIC.storeLatency]) {
       expect(names).toContain(`ElecleHello/${name}`);
     }
@@ -97,6 +141,8 @@ describe('Operations: logs, metrics, /health and the smoke test, through serverl
 
   it('answers 503 within 1 s from /health and every route while Redis is down, and logs why', async () => {
     const { offline, redis } = stack;
+    const skip = requestLines(offline.output()).length;
+    const skipJson = jsonLines(offline.output()).length;
     await redis.stop();
     try {
       for (const path of ['/health', '/hello/again']) {
@@ -105,14 +151,14 @@ describe('Operations: logs, metrics, /health and the smoke test, through serverl
         expect({ status: response.status, body: response.body }).toEqual({ status: 503, body: 'Service Unavailable' });
         expect(performance.now() - startedAt).toBeLessThan(1_000);
       }
-      const failure = requestLines(offline.output()).at(-1);
+      const failure = await loggedLine(offline, skip, (line) => line.function_name === HELLO_AGAIN);
       expect(failure).toMatchObject({ level: 'ERROR', outcome: 'unavailable', statusCode: 503, store: 'redis' });
-      expect(failure?.error).toMatchObject({
+      expect(failure.error).toMatchObject({
         name: 'StoreUnavailableError',
         stack: expect.any(String),
         cause: expect.any(Object),
       });
-      expect(metricNames(offline.output())).toContain(`ElecleHello/${METRIC.storeFailures}`);
+      expect(metricNames(jsonLines(offline.output()).slice(skipJson))).toContain(`ElecleHello/${METRIC.storeFailures}`);
     } finally {
       await redis.restart();
     }
@@ -133,9 +179,18 @@ describe('Operations: logs, metrics, /health and the smoke test, through serverl
     }
   });
 
-  it('never logs the Redis password, only a masked URL', () => {
-    const output = stack.offline.output();
+  it('never logs the Redis password, not even when Redis is down, only a masked URL', async () => {
+    const { offline, redis } = stack;
+    const skip = requestLines(offline.output()).length;
+    await redis.stop();
+    try {
+      expect((await offline.get('/hello/again')).status).toBe(503);
+      await loggedLine(offline, skip, (line) => line.outcome === 'unavailable');
+    } finally {
+      await redis.restart();
+    }
+    const output = offline.output();
     expect(output).not.toContain(PASSWORD);
-    expect(output).toContain(`redis://:****@localhost:${stack.redis.port}`);
+    expect(output).toContain(`redis://:****@localhost:${redis.port}`);
   });
 });

@@ -1,8 +1,18 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { timedGet } from '../support/answers';
+import { askUntilAnswered, timedGet } from '../support/answers';
 import type { Offline } from '../support/offline';
 import type { TestRedisServer } from '../support/redis-server';
 import { type RedisStack, startRedisStack } from '../support/redis-stack';
+
+/** Set by Node's HTTP server on every answer; they say nothing about the service. */
+const TRANSPORT_HEADERS = new Set(['date', 'connection', 'keep-alive']);
+const serviceHeaders = (headers: Headers) =>
+  Object.fromEntries([...headers].filter(([name]) => !TRANSPORT_HEADERS.has(name)));
+const PLAIN_503_HEADERS = {
+  'content-type': 'text/plain; charset=utf-8',
+  'cache-control': 'no-store',
+  'content-length': String('Service Unavailable'.length),
+};
 
 describe('HTTP: Redis stopped, frozen and back', () => {
   let stack: RedisStack;
@@ -51,8 +61,29 @@ describe('HTTP: Redis stopped, frozen and back', () => {
     expect((await offline.get('/hello/again')).body).toBe('Hello ELECLE 2');
   });
 
-  it('never shows the error to the client', () => {
-    // The stack went to the log only.
-    expect(offline.output()).toContain('StoreUnavailableError');
+  it('never shows the error to the client: a bare 503 "Service Unavailable", while the log gets the StoreUnavailableError', async () => {
+    // Prepare: a healthy service, whatever the tests before left behind.
+    expect((await askUntilAnswered(offline, '/hello')).at(-1)).toMatchObject({ status: 200, body: 'Hello ELECLE 1' });
+    const logStart = offline.output().length;
+    await redis.stop();
+    try {
+      for (const path of ['/hello', '/hello/again', '/health']) {
+        // Act
+        const response = await offline.get(path);
+        // Assess: all the client sees, apart from the transport's own headers.
+        const seen = { path, status: response.status, body: response.body, headers: serviceHeaders(response.headers) };
+        expect(seen).toEqual({ path, status: 503, body: 'Service Unavailable', headers: PLAIN_503_HEADERS });
+        expect(JSON.stringify(seen)).not.toMatch(
+          new RegExp(`error|stack|redis|ECONNREFUSED|127\\.0\\.0\\.1|${redis.port}`, 'i'),
+        );
+      }
+    } finally {
+      await redis.restart();
+    }
+    const log = offline.output().slice(logStart);
+    expect(log).toContain('"name":"StoreUnavailableError"');
+    expect(log).toContain(`ECONNREFUSED 127.0.0.1:${redis.port}`);
+    // Redis runs again, and the service answers again.
+    expect((await askUntilAnswered(offline, '/hello')).at(-1)).toMatchObject({ status: 200, body: 'Hello ELECLE 1' });
   });
 });
