@@ -204,7 +204,7 @@ function isReplyError(error: unknown): error is Error {
 }
 
 /** What Redis's error replies mean for this service, and whether the connection should be replaced. */
-function explainReplyError(message: string): { problem: string; reconnect: boolean } {
+export function explainReplyError(message: string): { problem: string; reconnect: boolean } {
   // Redis 6 wraps an error raised inside a script ("ERR Error running script ... -READONLY ..."),
   // Redis 7 passes its code on: match the code anywhere in the message.
   if (/\bOOM\b/.test(message)) {

@@ -47,6 +47,14 @@ describe('Class: DynamoDbCounterStore', () => {
     expect(Number(stored?.expiresAt?.N)).toBe(Math.ceil(closesAt / 1000));
   });
 
+  it('answers a health read (GET /health) without writing anything', async () => {
+    await expect(store.ping()).resolves.toBeUndefined();
+    const { client } = await server();
+    const { ScanCommand } = await import('@aws-sdk/client-dynamodb');
+    const items = (await client.send(new ScanCommand({ TableName: table }))).Items ?? [];
+    expect(items.map((entry) => entry.id?.S)).not.toContain('health:probe');
+  });
+
   it('leaves no item behind when it increments a missing one', async () => {
     await store.start(key, 100);
     await sleep(150);

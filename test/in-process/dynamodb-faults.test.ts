@@ -8,13 +8,14 @@ import { sleep } from '../support/free-port';
 const TIMEOUT_MS = 300;
 const KEY = 'faults:count';
 
-async function outcome<T>(call: Promise<T>): Promise<{ value?: T; error?: string; ms: number }> {
+async function outcome<T>(call: Promise<T>): Promise<{ value?: T; error?: string; cause?: string; ms: number }> {
   const startedAt = performance.now();
   try {
     return { value: await call, ms: performance.now() - startedAt };
   } catch (error) {
     if (!(error instanceof StoreUnavailableError)) throw error;
-    return { error: error.message, ms: performance.now() - startedAt };
+    const cause = error.cause instanceof Error ? error.cause.name : undefined;
+    return { error: error.message, ...(cause ? { cause } : {}), ms: performance.now() - startedAt };
   }
 }
 

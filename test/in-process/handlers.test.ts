@@ -15,6 +15,7 @@ describe('Handlers, in this process, against redis-server', () => {
   let helloAgain: GetHandler;
   let health: GetHandler;
   let output: ReturnType<typeof captureOutput>;
+  let coldStartLines: Record<string, unknown>[];
 
   const get = (handler: GetHandler, method = 'GET') => handler(httpEvent(method, '/'), lambdaContext());
   const logLines = () => output.lines().filter((line) => 'level' in line);
@@ -42,6 +43,8 @@ describe('Handlers, in this process, against redis-server', () => {
     ({ handler: hello } = await import('../../functions/hello'));
     ({ handler: helloAgain } = await import('../../functions/hello-again'));
     ({ handler: health } = await import('../../functions/health'));
+    await get(health); // the service is built at import; this waits until it is
+    coldStartLines = logLines();
   });
 
   afterAll(async () => {
@@ -57,6 +60,18 @@ describe('Handlers, in this process, against redis-server', () => {
     proxy.heal();
     expect((await get(health)).statusCode).toBe(200);
     output.clear();
+  });
+
+  it('says at cold start which store and window it uses, and tags every line with the store', () => {
+    expect(coldStartLines).toContainEqual(
+      expect.objectContaining({
+        level: 'INFO',
+        message: 'service configured',
+        store: 'redis',
+        storeDetail: `redis at ${proxy.rewrite(redis.url)}`,
+        windowMs: 30_000,
+      }),
+    );
   });
 
   it('answers GET /hello "Hello ELECLE 1" as plain text nobody may cache, and opens a 30 s window in Redis', async () => {
@@ -180,9 +195,10 @@ describe('Handlers, in this process, against redis-server', () => {
     expect((failed[0]?.error as { stack?: string } | undefined)?.stack).toContain('StoreUnavailableError');
     for (const line of failed.slice(1)) expect(line.error).not.toHaveProperty('stack');
     expect(lines.filter((line) => line.level === 'WARN')).toHaveLength(1);
-    expect(lines.filter((line) => line.message === 'store available again')).toEqual([
-      expect.objectContaining({ failedRequests: 4 }),
-    ]);
+    const recovered = lines.filter((line) => line.message === 'store available again');
+    expect(recovered).toEqual([expect.objectContaining({ failedRequests: 4, store: 'redis' })]);
+    expect(recovered[0]?.outageMs).toBeGreaterThanOrEqual(0);
+    expect(recovered[0]?.outageMs).toBeLessThan(5_000);
     expect(lines).toHaveLength(4 + 1 + 1 + 2); // failures, one warning, recovery, "ready again" and the request
   });
 });

@@ -4,7 +4,7 @@ import { RedisCounterStore } from '../../lib/counter/redis';
 import { StoreUnavailableError } from '../../lib/errors';
 import { logger } from '../../lib/telemetry';
 import { FaultProxy } from '../support/fault-proxy';
-import { sleep } from '../support/free-port';
+import { freePort, sleep } from '../support/free-port';
 import { captureOutput } from '../support/lambda-events';
 import { TestRedisServer } from '../support/redis-server';
 
@@ -12,14 +12,15 @@ const TIMEOUT_MS = 200;
 const KEY = 'faults:count';
 
 /** What a call settled with, and after how long. */
-async function outcome<T>(call: Promise<T>): Promise<{ value?: T; error?: string; ms: number }> {
+async function outcome<T>(call: Promise<T>): Promise<{ value?: T; error?: string; cause?: string; ms: number }> {
   const startedAt = performance.now();
   try {
     const value = await call;
     return { value, ms: performance.now() - startedAt };
   } catch (error) {
     if (!(error instanceof StoreUnavailableError)) throw error;
-    return { error: error.message, ms: performance.now() - startedAt };
+    const cause = error.cause instanceof Error ? error.cause.message : undefined;
+    return { error: error.message, ...(cause ? { cause } : {}), ms: performance.now() - startedAt };
   }
 }
 
@@ -85,7 +86,15 @@ describe('Class: RedisCounterStore, when the connection fails', () => {
     await store.start(KEY, 60_000);
     await sleep(150);
     proxy.blackholeExisting();
+    output.clear();
     expect(await store.increment(KEY)).toBe(2);
+    expect(output.lines()).toEqual([
+      expect.objectContaining({
+        level: 'DEBUG',
+        message: 'replacing an idle Redis connection',
+        idleMs: expect.any(Number),
+      }),
+    ]);
   });
 
   it('keeps using a connection idle up to the limit', async () => {
@@ -104,6 +113,7 @@ describe('Class: RedisCounterStore, when the connection fails', () => {
     await sleep(20);
     const failed = await outcome(store.increment(KEY));
     expect(failed.error).toBe('Redis connection failed');
+    expect(failed.cause).toMatch(/ECONNRESET|ECONNREFUSED|closed/);
     expect(failed.ms).toBeLessThan(TIMEOUT_MS);
     proxy.heal();
     expect(await store.increment(KEY)).toBe(2);
@@ -143,6 +153,7 @@ describe('Class: RedisCounterStore, when the connection fails', () => {
     const failed = await sent;
     // Assess: for all this process knows, the command could still reach Redis until its deadline.
     expect(failed.error).toBe('Redis connection failed');
+    expect(failed.cause).toBeDefined(); // what ioredis saw goes to the log with it
     expect(failed.ms).toBeGreaterThanOrEqual(TIMEOUT_MS - 5);
     expect(await inspector.get(KEY)).toBe('1');
   });
@@ -194,6 +205,16 @@ describe('Class: RedisCounterStore, when Redis refuses', () => {
     output = captureOutput();
   });
 
+  /** The ids of the connections Redis has, other than the inspector's. */
+  const serviceConnections = async () => {
+    const own = await inspector.client('ID');
+    return String(await inspector.call('CLIENT', 'LIST', 'TYPE', 'normal'))
+      .trim()
+      .split('\n')
+      .map((line) => Number(/\bid=(\d+)/.exec(line)?.[1]))
+      .filter((id) => id !== own);
+  };
+
   afterEach(async () => {
     output.stop();
     await inspector.config('SET', 'maxmemory', '0');
@@ -210,9 +231,11 @@ describe('Class: RedisCounterStore, when Redis refuses', () => {
     const store = new RedisCounterStore({ url: `${redis.url}/99`, timeoutMs: TIMEOUT_MS, maxIdleMs: 60_000 });
     try {
       for (let i = 0; i < 2; i += 1) {
-        expect((await outcome(store.start(KEY, 60_000))).error).toBe(
+        const refused = await outcome(store.start(KEY, 60_000));
+        expect(refused.error).toBe(
           'REDIS_URL names database 99, which this Redis refuses; use one it has (0 on ElastiCache)',
         );
+        expect(refused.cause).toMatch(/DB index is out of range/);
       }
       expect(await inspector.exists(KEY)).toBe(0);
     } finally {
@@ -226,11 +249,14 @@ describe('Class: RedisCounterStore, when Redis refuses', () => {
       await store.start(KEY, 60_000);
       await inspector.config('SET', 'maxmemory-policy', 'noeviction');
       await inspector.config('SET', 'maxmemory', '1');
-      expect((await outcome(store.start(KEY, 60_000))).error).toBe(
-        'Redis is out of memory (maxmemory with noeviction) and refused the write',
-      );
+      const refused = await outcome(store.start(KEY, 60_000));
+      expect(refused.error).toBe('Redis is out of memory (maxmemory with noeviction) and refused the write');
+      expect(refused.cause).toMatch(/^OOM /);
+      const connection = await serviceConnections();
       await inspector.config('SET', 'maxmemory', '0');
       expect(await store.increment(KEY)).toBe(2);
+      // Memory is the server's problem, not the connection's: it is kept.
+      expect(await serviceConnections()).toEqual(connection);
     } finally {
       await store.close();
     }
@@ -240,6 +266,7 @@ describe('Class: RedisCounterStore, when Redis refuses', () => {
     const store = new RedisCounterStore({ url: redis.url, timeoutMs: TIMEOUT_MS, maxIdleMs: 60_000 });
     try {
       await store.start(KEY, 60_000);
+      const before = await serviceConnections();
       await inspector.replicaof('127.0.0.1', '1'); // a primary that is never there
       expect((await outcome(store.increment(KEY))).error).toBe(
         'Redis is a read-only replica (after a failover?); reconnecting',
@@ -247,6 +274,9 @@ describe('Class: RedisCounterStore, when Redis refuses', () => {
       await inspector.replicaof('NO', 'ONE');
       await inspector.set(KEY, '1', 'PX', 60_000);
       expect(await store.increment(KEY)).toBe(2);
+      const after = await serviceConnections();
+      expect(after).toHaveLength(1);
+      expect(after).not.toEqual(before);
     } finally {
       await store.close();
     }
@@ -280,13 +310,38 @@ describe('Class: RedisCounterStore, when Redis refuses', () => {
     }
   });
 
+  it('warns once that Redis is unreachable, with the TLS hint for redis://, and says when it is ready', async () => {
+    const port = await freePort();
+    const store = new RedisCounterStore({ url: `redis://localhost:${port}`, timeoutMs: TIMEOUT_MS, maxIdleMs: 60_000 });
+    logger.setLogLevel('INFO');
+    try {
+      for (let i = 0; i < 3; i += 1) expect((await outcome(store.ping())).error).toBe('Redis connection failed');
+      const lines = output.lines().map(({ level, message, url, hint }) => ({ level, message, url, hint }));
+      expect(lines).toEqual([
+        {
+          level: 'WARN',
+          message: 'Redis unreachable',
+          url: `redis://localhost:${port}`,
+          hint: 'if the server requires TLS (ElastiCache does), use rediss://',
+        },
+      ]);
+    } finally {
+      logger.setLogLevel('SILENT');
+      await store.close();
+    }
+  });
+
   it('passes any other error reply on in its message', async () => {
     const store = new RedisCounterStore({ url: redis.url, timeoutMs: TIMEOUT_MS, maxIdleMs: 60_000 });
     try {
       await inspector.set(KEY, 'not a number', 'PX', 60_000);
+      await store.ping();
+      const connection = await serviceConnections();
       expect((await outcome(store.increment(KEY))).error).toMatch(
         /^Redis answered with an error: ERR .*value is not an integer/,
       );
+      await store.ping();
+      expect(await serviceConnections()).toEqual(connection);
     } finally {
       await store.close();
     }

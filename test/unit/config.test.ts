@@ -119,6 +119,42 @@ describe('Function: readConfig', () => {
     expect(error.message).toMatch(new RegExp(`^${variable} `));
   });
 
+  it.each([
+    [
+      { LOG_LEVEL: 'verbose' },
+      'LOG_LEVEL must be one of TRACE, DEBUG, INFO, WARN, ERROR, CRITICAL, SILENT (got "verbose")',
+    ],
+    [{ COUNTER_STORE: 'mongo' }, 'COUNTER_STORE must be one of memory, redis, dynamodb (got "mongo")'],
+    [
+      { AWS_LAMBDA_FUNCTION_NAME: 'hello' },
+      'COUNTER_STORE is "memory", which cannot work in AWS Lambda: every instance would count on its own. Use redis or dynamodb.',
+    ],
+    [{ COUNTER_STORE: 'redis' }, 'REDIS_URL is required when COUNTER_STORE is "redis" (e.g. redis://localhost:6379)'],
+    [{ REDIS_URL: 'not a url' }, 'REDIS_URL is not a URL (expected redis://host:port or rediss://host:port)'],
+    [{ REDIS_URL: 'http://cache:6379' }, 'REDIS_URL must start with redis:// or rediss:// (got "http://")'],
+    [{ REDIS_URL: 'redis:///0' }, 'REDIS_URL has no host'],
+    [{ REDIS_URL: 'redis://cache:6379/x1' }, 'REDIS_URL must name a database by its number, as in /0 (got "/x1")'],
+    [
+      { REDIS_URL: 'redis://cache:6379/123456' },
+      'REDIS_URL must name a database by its number, as in /0 (got "/123456")',
+    ],
+    [{ COUNTER_STORE: 'dynamodb' }, 'DYNAMODB_TABLE is required when COUNTER_STORE is "dynamodb"'],
+    [
+      { COUNTER_STORE: 'dynamodb', DYNAMODB_TABLE: 'counters!' },
+      'DYNAMODB_TABLE is not a DynamoDB table name (3-255 of A-Z a-z 0-9 _ . -; got "counters!")',
+    ],
+    [
+      { COUNTER_STORE: 'dynamodb', DYNAMODB_TABLE: 'counters', DYNAMODB_ENDPOINT: 'tcp://http://localhost:4567' },
+      'DYNAMODB_ENDPOINT must be an http:// or https:// URL (got "tcp://http://localhost:4567")',
+    ],
+  ])('says exactly what is wrong with %j', (env, message) => {
+    expect(failure(env).message).toBe(message);
+  });
+
+  it('accepts a two-digit database number', () => {
+    expect(readConfig({ REDIS_URL: 'redis://cache:6379/15' }).store).toMatchObject({ url: 'redis://cache:6379/15' });
+  });
+
   it('refuses the in-memory store inside AWS Lambda', () => {
     expect(failure({ AWS_LAMBDA_FUNCTION_NAME: 'hello' }).variable).toBe('COUNTER_STORE');
   });
@@ -133,6 +169,15 @@ describe('Function: describeStore', () => {
     const line = describeStore(readConfig({ REDIS_URL: 'redis://default:s3cret@cache:6379/0' }));
     expect(line).toBe('redis at redis://default:****@cache:6379/0');
     expect(line).not.toContain('s3cret');
+  });
+
+  it('shows a Redis URL without a password as it is', () => {
+    expect(describeStore(readConfig({ REDIS_URL: 'redis://cache:6379' }))).toBe('redis at redis://cache:6379');
+  });
+
+  it('names the DynamoDB table and the endpoint when one is given', () => {
+    const env = { COUNTER_STORE: 'dynamodb', DYNAMODB_TABLE: 'counters', DYNAMODB_ENDPOINT: 'http://localhost:4567' };
+    expect(describeStore(readConfig(env))).toBe('dynamodb table counters at http://localhost:4567');
   });
 
   it('names the DynamoDB table', () => {

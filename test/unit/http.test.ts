@@ -13,6 +13,7 @@ async function call(
   handler: ReturnType<typeof getRoute>,
   method = 'GET',
   event: { value: unknown } = { value: request(method) },
+  level: 'INFO' | 'DEBUG' = 'INFO',
 ) {
   const lines: string[] = [];
   const capture = (chunk: unknown) => {
@@ -23,7 +24,7 @@ async function call(
   const spies = [vi.spyOn(process.stdout, 'write'), vi.spyOn(process.stderr, 'write')].map((spy) =>
     spy.mockImplementation(capture),
   );
-  logger.setLogLevel('INFO');
+  logger.setLogLevel(level);
   try {
     const result = await handler(event.value as APIGatewayProxyEventV2, context);
     return { result, logs: lines.map((line) => JSON.parse(line) as Record<string, unknown>) };
@@ -138,7 +139,29 @@ describe('Function: getRoute', () => {
     const { result, logs } = await call(getRoute(respond), 'GET', { value: event });
     expect(result).toEqual({ statusCode: 400, headers: TEXT_HEADERS, body: 'Bad Request' });
     expect(respond).not.toHaveBeenCalled();
-    expect(logs).toEqual([expect.objectContaining({ level: 'ERROR', outcome: 'bad-request', statusCode: 400 })]);
+    expect(logs).toEqual([
+      expect.objectContaining({
+        level: 'ERROR',
+        outcome: 'bad-request',
+        statusCode: 400,
+        error: 'not an API Gateway HTTP API event',
+      }),
+    ]);
+  });
+
+  it('answers 500 when something throws outside the route, here reading a broken Lambda context', async () => {
+    const broken = {
+      awsRequestId: 'req-2',
+      get functionName(): string {
+        throw new Error('unreadable context');
+      },
+    } as unknown as Context;
+    const handler = getRoute(async () => ({ outcome: 'opened', body: 'Hello ELECLE 1', count: 1 }));
+    expect(await handler(request('GET'), broken)).toEqual({
+      statusCode: 500,
+      headers: TEXT_HEADERS,
+      body: 'Internal Server Error',
+    });
   });
 
   it('answers a call with no Lambda context', async () => {
@@ -150,5 +173,20 @@ describe('Function: getRoute', () => {
     const { result, logs } = await call(getRoute(async () => ({ outcome: 'healthy', body: 'ok' })));
     expect(result.body).toBe('ok');
     expect(logs).toEqual([]);
+    const debug = await call(
+      getRoute(async () => ({ outcome: 'healthy', body: 'ok' })),
+      'GET',
+      undefined,
+      'DEBUG',
+    );
+    expect(debug.logs).toEqual([
+      expect.objectContaining({ level: 'DEBUG', message: 'request', outcome: 'healthy', statusCode: 200 }),
+    ]);
+  });
+
+  it('logs the count only for answers that carry one', async () => {
+    const { logs } = await call(getRoute(async () => ({ outcome: 'expired', body: 'Expired!' })));
+    expect(logs).toHaveLength(1);
+    expect(logs[0]).not.toHaveProperty('count');
   });
 });
