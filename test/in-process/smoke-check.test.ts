@@ -34,7 +34,7 @@ async function serve(answer: (path: string, nth: number) => Answer | undefined =
 
 describe('Function: smoke (npm run smoke)', () => {
   let server: Server | undefined;
-  const base = () => `http://127.0.0.1:${(server?.address() as AddressInfo).port}`;
+  const base = () => `http://127.0.0.1:${(server?.address() as AddressInfo | undefined)?.port}`;
   const run = async (url = base(), timeoutMs?: number) => {
     const lines: string[] = [];
     const failed = await smoke(url, (line) => lines.push(line), timeoutMs);
