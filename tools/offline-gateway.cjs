@@ -4,6 +4,7 @@
 // slashes, resolves dot segments and percent-escapes, serves Range requests 206 and answers 404
 // with a JSON list of every route. Local runs only: every hook here is one of `offline start`'s.
 const net = require('node:net');
+const path = require('node:path');
 const Hapi = require('@hapi/hapi'); // the copy serverless-offline imports (one in node_modules)
 
 /** What API Gateway answers when no route matches (documented for HTTP APIs). */
@@ -66,7 +67,8 @@ class OfflineGatewayPlugin {
    * Each reload builds the module's store client anew; the old one's connection stays open.
    */
   forgetBundles() {
-    const bundles = `${this.serverless.config.servicePath}/.esbuild/`;
+    const folder = this.serverless.service.custom?.esbuild?.outputWorkFolder ?? '.esbuild';
+    const bundles = `${path.resolve(this.serverless.config.servicePath, folder)}${path.sep}`;
     for (const file of Object.keys(require.cache)) {
       if (file.startsWith(bundles)) delete require.cache[file];
     }

@@ -1,5 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ownBuildFolder } from './build-folder';
 import { freePort, sleep } from './free-port';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -62,10 +65,12 @@ export async function startOffline({
     ...(lambdaPort === 'derived' ? [] : ['--lambdaPort', String(lambdaPort)]),
     ...params.flatMap((param) => ['--param', param]),
   ];
+  const buildFolder = ownBuildFolder();
   const child = spawn(process.execPath, args, {
     cwd,
     env: {
       ...process.env,
+      ESBUILD_WORK_FOLDER: buildFolder,
       ...Object.fromEntries(STORE_VARIABLES.map((name) => [name, ''])),
       LOG_LEVEL: 'WARN',
       POWERTOOLS_METRICS_DISABLED: 'true',
@@ -89,9 +94,17 @@ export async function startOffline({
       return { status: response.status, body: await response.text(), headers: response.headers };
     },
     output: () => output,
-    stop: () => stopProcess(child),
+    async stop() {
+      await stopProcess(child);
+      rmSync(join(cwd, buildFolder), { recursive: true, force: true });
+    },
   };
-  await waitUntilListening(child, baseUrl, () => output);
+  try {
+    await waitUntilListening(child, baseUrl, () => output);
+  } catch (error) {
+    rmSync(join(cwd, buildFolder), { recursive: true, force: true });
+    throw error;
+  }
   return offline;
 }
 

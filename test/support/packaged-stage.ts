@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { ownBuildFolder } from './build-folder';
 
 const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -29,9 +30,15 @@ export interface PackagedStage {
 /** `sls package --stage <stage>` as a deploy runs it, offline, into a directory of its own. */
 export async function packageStage(stage: string): Promise<PackagedStage> {
   const directory = mkdtempSync(join(tmpdir(), `elecle-package-${stage}-`));
-  // Stale bundles in .esbuild/ could end up in the package.
-  rmSync(join(ROOT, '.esbuild'), { recursive: true, force: true });
-  await run(process.execPath, [SLS, 'package', '--stage', stage, '--package', directory], { cwd: ROOT });
+  const buildFolder = ownBuildFolder();
+  try {
+    await run(process.execPath, [SLS, 'package', '--stage', stage, '--package', directory], {
+      cwd: ROOT,
+      env: { ...process.env, ESBUILD_WORK_FOLDER: buildFolder },
+    });
+  } finally {
+    rmSync(join(ROOT, buildFolder), { recursive: true, force: true });
+  }
   const templateFile = join(directory, 'cloudformation-template-update-stack.json');
   const template = JSON.parse(readFileSync(templateFile, 'utf8')) as { Resources: Record<string, CfnResource> };
   const state = JSON.parse(readFileSync(join(directory, 'serverless-state.json'), 'utf8')) as {
