@@ -25,8 +25,11 @@ afterAll(() => {
 });
 
 /** The plugin as `sls offline start` creates it; returns the CLI options it fills in. */
-function gateway(options: Record<string, unknown>, custom: Record<string, unknown> = {}) {
-  const { serverless } = serverlessStandIn({ custom: { 'serverless-offline': custom } }, '/service');
+function gateway(options: Record<string, unknown>, custom: Record<string, unknown> = {}, esbuild?: object) {
+  const { serverless } = serverlessStandIn(
+    { custom: { 'serverless-offline': custom, ...(esbuild ? { esbuild } : {}) } },
+    '/service',
+  );
   const plugin = new OfflineGatewayPlugin(serverless, options, {}) as unknown as {
     hooks: Record<string, () => Promise<void> | void>;
     prepare: () => Promise<void>;
@@ -37,7 +40,10 @@ function gateway(options: Record<string, unknown>, custom: Record<string, unknow
 
 async function occupy(port: number): Promise<Server> {
   const server = createServer();
-  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', resolve);
+  });
   return server;
 }
 
@@ -76,6 +82,33 @@ describe('Plugin: offline-gateway, ports', () => {
     }
   });
 
+  it('suggests 8080 when the default port 8000 is taken', async () => {
+    const taken = await occupy(8000).catch(() => undefined); // taken already is as good
+    try {
+      await expect(gateway({ host: '127.0.0.1' }, { httpPort: 8000 }).plugin.prepare()).rejects.toThrow(
+        'Port 8000 on 127.0.0.1 is already in use. Stop what uses it (lsof -i :8000), or choose another: npm start -- --httpPort 8080',
+      );
+    } finally {
+      taken?.close();
+    }
+  });
+
+  it('takes any free invoke port when the HTTP port is so high that +2 is no port', async () => {
+    const { plugin, options } = gateway({ host: '127.0.0.1', httpPort: '65534' });
+    await plugin.prepare();
+    plugin.announce();
+    expect(Number(options.lambdaPort)).toBeGreaterThan(0);
+    expect(Number(options.lambdaPort)).toBeLessThanOrEqual(65535);
+  });
+
+  it('keeps an invoke port serverless.yml gives, when it is free', async () => {
+    const [httpPort, lambdaPort] = [await freePort(), await freePort()];
+    const { plugin, options } = gateway({}, { host: '127.0.0.1', httpPort, lambdaPort });
+    await plugin.prepare();
+    plugin.announce();
+    expect(options.lambdaPort).toBeUndefined(); // serverless-offline reads it from serverless.yml itself
+  });
+
   it('stops naming --lambdaPort when the invoke port given is taken', async () => {
     const [httpPort, lambdaPort] = [await freePort(), await freePort()];
     const taken = await occupy(lambdaPort);
@@ -86,6 +119,32 @@ describe('Plugin: offline-gateway, ports', () => {
     } finally {
       taken.close();
     }
+  });
+});
+
+describe('Plugin: offline-gateway, edits', () => {
+  it('makes the next request load the rebuilt bundles, and only those', async () => {
+    const { plugin } = gateway({}, {}, { outputWorkFolder: '.esbuild/test-folder' });
+    const cache = require.cache as Record<string, unknown>;
+    const bundle = '/service/.esbuild/test-folder/.build/functions/hello.js';
+    const other = '/service/node_modules/some-package/index.js';
+    const elsewhere = '/service/.esbuild/other-folder/.build/functions/hello.js';
+    for (const file of [bundle, other, elsewhere]) cache[file] = { loaded: true };
+    try {
+      await plugin.hooks['after:offline:functionsUpdated:cleanup']?.();
+      expect([bundle, other, elsewhere].map((file) => file in cache)).toEqual([false, true, true]);
+    } finally {
+      for (const file of [bundle, other, elsewhere]) delete cache[file];
+    }
+  });
+
+  it('looks in .esbuild/ when no work folder is configured', async () => {
+    const { plugin } = gateway({});
+    const cache = require.cache as Record<string, unknown>;
+    const bundle = '/service/.esbuild/.build/functions/hello.js';
+    cache[bundle] = { loaded: true };
+    await plugin.hooks['after:offline:functionsUpdated:cleanup']?.();
+    expect(bundle in cache).toBe(false);
   });
 });
 
