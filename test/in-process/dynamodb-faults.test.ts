@@ -73,6 +73,7 @@ describe('Class: DynamoDbCounterStore, when DynamoDB fails', () => {
       expect(failed.error).toBe(
         `DynamoDB throttled the UpdateItem (${exception}); the table or the item is over its capacity`,
       );
+      expect(failed.cause).toBe(exception); // the SDK's error goes to the log with it
       // The SDK's own retries would wait at least 100 ms before a second attempt.
       expect(failed.ms).toBeLessThan(100);
       proxy.heal();

@@ -137,6 +137,16 @@ describe('Handlers, in this process, against redis-server', () => {
     });
   });
 
+  it('logs how long each request took, to the hundredth of a millisecond', async () => {
+    proxy.setLatency(30);
+    const startedAt = performance.now();
+    await get(hello);
+    const elapsedMs = performance.now() - startedAt;
+    const [line] = logLines();
+    expect(line?.durationMs).toBeGreaterThanOrEqual(50); // two 30 ms hops at least
+    expect(line?.durationMs).toBeLessThanOrEqual(elapsedMs);
+  });
+
   it('emits the metric of each outcome: WindowsOpened, Increments, ExpiredAnswers', async () => {
     await get(hello);
     await get(helloAgain);

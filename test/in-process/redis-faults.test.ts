@@ -302,7 +302,9 @@ describe('Class: RedisCounterStore, when Redis refuses', () => {
       expect(errors[0]?.message).toBe(
         "Redis's clock is ahead of this host's; writes are refused as late. Synchronise the clocks (NTP)",
       );
+      // A lower bound: the deadline's margin left when Redis refused, at most the timeout.
       expect(errors[0]?.aheadByAtLeastMs).toBeGreaterThan(0);
+      expect(errors[0]?.aheadByAtLeastMs).toBeLessThanOrEqual(TIMEOUT_MS);
     } finally {
       vi.restoreAllMocks();
       logger.setLogLevel('SILENT');

@@ -58,6 +58,34 @@ describe('Function: settleWithin', () => {
     expect(calls).toBe(1);
   });
 
+  it.each([
+    ['finishes', (settle: { resolve: (value: string) => void }) => settle.resolve('answered'), { value: 'answered' }],
+    [
+      'fails',
+      (settle: { reject: (error: Error) => void }) => settle.reject(new Error('refused')),
+      { error: 'refused' },
+    ],
+  ] as const)(
+    'lets work that %s after the timer fired, but before the timeout is decided, win without calling onTimeout',
+    async (_, finish, expected) => {
+      // Prepare: the work settles from a timer due at the same time as the deadline, queued after it
+      let calls = 0;
+      const settle = { resolve: (_value: string) => {}, reject: (_error: Error) => {} };
+      const work = new Promise<string>((resolve, reject) => Object.assign(settle, { resolve, reject }));
+      const outcome = settled(
+        settleWithin(work, 20, () => {
+          calls += 1;
+          return timedOut();
+        }),
+      );
+      setTimeout(() => finish(settle as never), 20);
+      // Act, Assess
+      expect(await outcome).toEqual(expected);
+      await sleep(10);
+      expect(calls).toBe(0);
+    },
+  );
+
   it('gives a wait that made progress another period, and times it out once progress stops', async () => {
     // Prepare: progress for 3 periods, then none
     let steps = 0;
