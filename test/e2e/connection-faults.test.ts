@@ -129,10 +129,10 @@ describe('HTTP: the counting contract when the connection to Redis fails (throug
     await openWindow(offline);
     proxy.setLatency(TIMEOUT_MS / 4);
     proxy.resetAll();
-    const answers = await askFor(offline, '/hello/again', 1_500);
+    const answers = await askFor(offline, '/hello/again', 2_000);
     const numbers = countedNumbers(answers);
     expect(answers.filter((answer) => answer.status !== 200).length).toBeLessThanOrEqual(1);
-    expect(numbers.length).toBeGreaterThan(2);
+    expect(numbers.length).toBeGreaterThanOrEqual(2);
     expect(numbers).toEqual(numbers.map((_, index) => 3 + index));
   });
 
