@@ -1,9 +1,8 @@
 import { execFile } from 'node:child_process';
-import { createServer, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { fakeService } from '../support/fake-service';
 import { type RedisStack, startRedisStack } from '../support/redis-stack';
 
 const run = promisify(execFile);
@@ -28,49 +27,6 @@ const OK = [
   step('ok   GET /hello/again -> 200 "Hello ELECLE 3"'),
 ] as const;
 const summary = (passed: number) => expect.stringMatching(new RegExp(`: ${passed} passed, ${4 - passed} failed$`));
-
-/** What the fake service does wrong on one path. */
-type Fault =
-  | { kind: 'content-type'; value: string }
-  | { kind: 'no cache-control' }
-  | { kind: 'body'; value: string }
-  | { kind: 'never answers' }
-  | { kind: 'closes the connection' };
-
-/** A stand-in for the service on a free loopback port: right everywhere but `fault` on `faultyPath`. */
-async function fakeService(faultyPath?: string, fault?: Fault) {
-  let count = 0;
-  const server = createServer((request, response: ServerResponse) => {
-    const path = request.url ?? '/';
-    const known = ['/health', '/hello', '/hello/again'].includes(path);
-    if (path === '/hello') count = 1;
-    if (path === '/hello/again') count += 1;
-    let body = path === '/health' ? 'ok' : known ? `Hello ELECLE ${count}` : 'Not Found';
-    const headers: Record<string, string> = {
-      'content-type': 'text/plain; charset=utf-8',
-      'cache-control': 'no-store',
-    };
-    if (path === faultyPath && fault) {
-      if (fault.kind === 'never answers') return;
-      if (fault.kind === 'closes the connection') {
-        request.socket.destroy();
-        return;
-      }
-      if (fault.kind === 'content-type') headers['content-type'] = fault.value;
-      if (fault.kind === 'no cache-control') delete headers['cache-control'];
-      if (fault.kind === 'body') body = fault.value;
-    }
-    response.writeHead(known ? 200 : 404, headers).end(body);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    async close() {
-      server.closeAllConnections(); // the requests left hanging too
-      await new Promise((resolve) => server.close(resolve));
-    },
-  };
-}
 
 describe('Smoke tool: npm run smoke against the real service', () => {
   let stack: RedisStack;
