@@ -1,23 +1,12 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DynamoDbCounterStore } from '../../lib/counter/dynamodb';
-import { StoreUnavailableError } from '../../lib/errors';
 import { startDynalite, type TestDynamoDb, throttledReply } from '../support/dynalite';
 import { FaultProxy } from '../support/fault-proxy';
 import { sleep } from '../support/free-port';
+import { storeOutcome } from '../support/store-outcome';
 
 const TIMEOUT_MS = 300;
 const KEY = 'faults:count';
-
-async function outcome<T>(call: Promise<T>): Promise<{ value?: T; error?: string; cause?: string; ms: number }> {
-  const startedAt = performance.now();
-  try {
-    return { value: await call, ms: performance.now() - startedAt };
-  } catch (error) {
-    if (!(error instanceof StoreUnavailableError)) throw error;
-    const cause = error.cause instanceof Error ? error.cause.name : undefined;
-    return { error: error.message, ...(cause ? { cause } : {}), ms: performance.now() - startedAt };
-  }
-}
 
 // The DynamoDB adapter itself, in this process, against dynalite behind a fault proxy.
 describe('Class: DynamoDbCounterStore, when DynamoDB fails', () => {
@@ -49,7 +38,7 @@ describe('Class: DynamoDbCounterStore, when DynamoDB fails', () => {
 
   it('fails a request DynamoDB never answers at its timeout, naming the operation, then counts on', async () => {
     proxy.blackholeExisting();
-    const failed = await outcome(store.increment(KEY));
+    const failed = await storeOutcome(store.increment(KEY));
     expect(failed.error).toBe(`DynamoDB did not answer the UpdateItem within ${TIMEOUT_MS} ms`);
     expect(failed.ms).toBeGreaterThanOrEqual(TIMEOUT_MS - 5);
     expect(failed.ms).toBeLessThan(TIMEOUT_MS + 1_000);
@@ -60,7 +49,7 @@ describe('Class: DynamoDbCounterStore, when DynamoDB fails', () => {
     proxy.setNewConnections('hang');
     proxy.resetAll();
     await sleep(20); // the client sees its keep-alive socket closed
-    const failed = await outcome(store.ping());
+    const failed = await storeOutcome(store.ping());
     expect(failed.error).toBe(`DynamoDB did not answer the GetItem within ${TIMEOUT_MS} ms`);
     expect(failed.ms).toBeLessThan(TIMEOUT_MS + 1_000);
   });
@@ -69,11 +58,11 @@ describe('Class: DynamoDbCounterStore, when DynamoDB fails', () => {
     'says DynamoDB throttled the request (%s) after one attempt, never retrying an ADD that may have counted',
     async (exception) => {
       proxy.setCannedReply(throttledReply(exception));
-      const failed = await outcome(store.increment(KEY));
+      const failed = await storeOutcome(store.increment(KEY));
       expect(failed.error).toBe(
         `DynamoDB throttled the UpdateItem (${exception}); the table or the item is over its capacity`,
       );
-      expect(failed.cause).toBe(exception); // the SDK's error goes to the log with it
+      expect(failed.cause?.name).toBe(exception); // the SDK's error goes to the log with it
       // The SDK's own retries would wait at least 100 ms before a second attempt.
       expect(failed.ms).toBeLessThan(100);
       proxy.heal();
@@ -85,7 +74,7 @@ describe('Class: DynamoDbCounterStore, when DynamoDB fails', () => {
     proxy.setNewConnections('refuse');
     proxy.resetAll();
     await sleep(20);
-    const failed = await outcome(store.start(KEY, 60_000));
+    const failed = await storeOutcome(store.start(KEY, 60_000));
     expect(failed.error).toBe('DynamoDB PutItem failed');
     expect(failed.ms).toBeLessThan(TIMEOUT_MS);
   });

@@ -1,28 +1,15 @@
 import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { RedisCounterStore } from '../../lib/counter/redis';
-import { StoreUnavailableError } from '../../lib/errors';
 import { logger } from '../../lib/telemetry';
 import { FaultProxy } from '../support/fault-proxy';
 import { freePort, sleep } from '../support/free-port';
 import { captureOutput } from '../support/lambda-events';
 import { TestRedisServer } from '../support/redis-server';
+import { storeOutcome } from '../support/store-outcome';
 
 const TIMEOUT_MS = 200;
 const KEY = 'faults:count';
-
-/** What a call settled with, and after how long. */
-async function outcome<T>(call: Promise<T>): Promise<{ value?: T; error?: string; cause?: string; ms: number }> {
-  const startedAt = performance.now();
-  try {
-    const value = await call;
-    return { value, ms: performance.now() - startedAt };
-  } catch (error) {
-    if (!(error instanceof StoreUnavailableError)) throw error;
-    const cause = error.cause instanceof Error ? error.cause.message : undefined;
-    return { error: error.message, ...(cause ? { cause } : {}), ms: performance.now() - startedAt };
-  }
-}
 
 // The Redis adapter itself, in this process, against redis-server behind a fault proxy: each fault
 // must end in a StoreUnavailableError that says what happened, within its bound, with nothing
@@ -72,7 +59,7 @@ describe('Class: RedisCounterStore, when the connection fails', () => {
 
   it('fails one request at its timeout on a half-open connection, then counts on a new one with no number lost', async () => {
     proxy.blackholeExisting();
-    const failed = await outcome(store.increment(KEY));
+    const failed = await storeOutcome(store.increment(KEY));
     expect(failed.error).toBe(`Redis did not answer within ${TIMEOUT_MS} ms; reconnecting`);
     expect(failed.ms).toBeGreaterThanOrEqual(TIMEOUT_MS - 5);
     expect(failed.ms).toBeLessThan(TIMEOUT_MS + 500);
@@ -111,9 +98,9 @@ describe('Class: RedisCounterStore, when the connection fails', () => {
     proxy.setNewConnections('refuse');
     proxy.resetAll();
     await sleep(20);
-    const failed = await outcome(store.increment(KEY));
+    const failed = await storeOutcome(store.increment(KEY));
     expect(failed.error).toBe('Redis connection failed');
-    expect(failed.cause).toMatch(/ECONNRESET|ECONNREFUSED|closed/);
+    expect(failed.cause?.message).toMatch(/ECONNRESET|ECONNREFUSED|closed/);
     expect(failed.ms).toBeLessThan(TIMEOUT_MS);
     proxy.heal();
     expect(await store.increment(KEY)).toBe(2);
@@ -123,7 +110,7 @@ describe('Class: RedisCounterStore, when the connection fails', () => {
     proxy.setNewConnections('hang');
     proxy.resetAll();
     await sleep(20);
-    const failed = await outcome(store.increment(KEY));
+    const failed = await storeOutcome(store.increment(KEY));
     expect(failed.error).toBe(`Redis connection not ready within ${TIMEOUT_MS} ms`);
     expect(failed.ms).toBeGreaterThanOrEqual(TIMEOUT_MS - 5);
     expect(failed.ms).toBeLessThan(TIMEOUT_MS * 2 + 500);
@@ -137,7 +124,7 @@ describe('Class: RedisCounterStore, when the connection fails', () => {
     await sleep(20);
     // The new connection's handshake is slow too; the write itself is then late.
     for (const call of [() => store.increment(KEY), () => store.start(KEY, 60_000), () => store.increment(KEY)]) {
-      expect((await outcome(call())).error).toBeDefined();
+      expect((await storeOutcome(call())).error).toBeDefined();
     }
     await sleep(2 * (TIMEOUT_MS + 100) + 100);
     expect(await inspector.get(KEY)).toBe('1');
@@ -146,14 +133,14 @@ describe('Class: RedisCounterStore, when the connection fails', () => {
   it('answers a connection reset under a sent command only once its deadline has passed, having changed nothing', async () => {
     // Prepare: the command is held on its way, then the connection is reset under it.
     proxy.setLatency(50);
-    const sent = outcome(store.increment(KEY));
+    const sent = storeOutcome(store.increment(KEY));
     await sleep(10);
     proxy.resetAll();
     // Act
     const failed = await sent;
     // Assess: for all this process knows, the command could still reach Redis until its deadline.
     expect(failed.error).toBe('Redis connection failed');
-    expect(failed.cause).toBeDefined(); // what ioredis saw goes to the log with it
+    expect(failed.cause?.message).toBeDefined(); // what ioredis saw goes to the log with it
     expect(failed.ms).toBeGreaterThanOrEqual(TIMEOUT_MS - 5);
     expect(await inspector.get(KEY)).toBe('1');
   });
@@ -174,14 +161,14 @@ describe('Class: RedisCounterStore, when the connection fails', () => {
 
   it('refuses every request after close', async () => {
     await store.close();
-    expect((await outcome(store.increment(KEY))).error).toBe('Redis connection closed');
+    expect((await storeOutcome(store.increment(KEY))).error).toBe('Redis connection closed');
   });
 
   it('logs one warning when the connection is lost and one line when a new one is ready, not one per request', async () => {
     proxy.setNewConnections('refuse');
     proxy.resetAll();
     await sleep(20);
-    for (let i = 0; i < 3; i += 1) await outcome(store.increment(KEY));
+    for (let i = 0; i < 3; i += 1) await storeOutcome(store.increment(KEY));
     proxy.heal();
     expect(await store.increment(KEY)).toBe(2);
     expect(logged().filter((line) => !line.startsWith('DEBUG'))).toEqual([
@@ -201,6 +188,14 @@ describe('Class: RedisCounterStore, when Redis refuses', () => {
     inspector = redis.client();
   });
 
+  /** Each test's stores are closed after it. */
+  const opened: RedisCounterStore[] = [];
+  const openStore = (url = redis.url) => {
+    const store = new RedisCounterStore({ url, timeoutMs: TIMEOUT_MS, maxIdleMs: 60_000 });
+    opened.push(store);
+    return store;
+  };
+
   beforeEach(() => {
     output = captureOutput();
   });
@@ -216,6 +211,9 @@ describe('Class: RedisCounterStore, when Redis refuses', () => {
   };
 
   afterEach(async () => {
+    vi.restoreAllMocks();
+    logger.setLogLevel('SILENT');
+    await Promise.all(opened.splice(0).map((store) => store.close()));
     output.stop();
     await inspector.config('SET', 'maxmemory', '0');
     await inspector.replicaof('NO', 'ONE');
@@ -228,124 +226,97 @@ describe('Class: RedisCounterStore, when Redis refuses', () => {
   });
 
   it('names REDIS_URL and the database when Redis refuses the one it names, on every request', async () => {
-    const store = new RedisCounterStore({ url: `${redis.url}/99`, timeoutMs: TIMEOUT_MS, maxIdleMs: 60_000 });
-    try {
-      for (let i = 0; i < 2; i += 1) {
-        const refused = await outcome(store.start(KEY, 60_000));
-        expect(refused.error).toBe(
-          'REDIS_URL names database 99, which this Redis refuses; use one it has (0 on ElastiCache)',
-        );
-        expect(refused.cause).toMatch(/DB index is out of range/);
-      }
-      expect(await inspector.exists(KEY)).toBe(0);
-    } finally {
-      await store.close();
+    const store = openStore(`${redis.url}/99`);
+    for (let i = 0; i < 2; i += 1) {
+      const refused = await storeOutcome(store.start(KEY, 60_000));
+      expect(refused.error).toBe(
+        'REDIS_URL names database 99, which this Redis refuses; use one it has (0 on ElastiCache)',
+      );
+      expect(refused.cause?.message).toMatch(/DB index is out of range/);
     }
+    expect(await inspector.exists(KEY)).toBe(0);
   });
 
   it('says Redis is out of memory when it refuses a write (maxmemory, noeviction)', async () => {
-    const store = new RedisCounterStore({ url: redis.url, timeoutMs: TIMEOUT_MS, maxIdleMs: 60_000 });
-    try {
-      await store.start(KEY, 60_000);
-      await inspector.config('SET', 'maxmemory-policy', 'noeviction');
-      await inspector.config('SET', 'maxmemory', '1');
-      const refused = await outcome(store.start(KEY, 60_000));
-      expect(refused.error).toBe('Redis is out of memory (maxmemory with noeviction) and refused the write');
-      expect(refused.cause).toMatch(/^OOM /);
-      const connection = await serviceConnections();
-      await inspector.config('SET', 'maxmemory', '0');
-      expect(await store.increment(KEY)).toBe(2);
-      // Memory is the server's problem, not the connection's: it is kept.
-      expect(await serviceConnections()).toEqual(connection);
-    } finally {
-      await store.close();
-    }
+    const store = openStore();
+    await store.start(KEY, 60_000);
+    await inspector.config('SET', 'maxmemory-policy', 'noeviction');
+    await inspector.config('SET', 'maxmemory', '1');
+    const refused = await storeOutcome(store.start(KEY, 60_000));
+    expect(refused.error).toBe('Redis is out of memory (maxmemory with noeviction) and refused the write');
+    expect(refused.cause?.message).toMatch(/^OOM /);
+    const connection = await serviceConnections();
+    await inspector.config('SET', 'maxmemory', '0');
+    expect(await store.increment(KEY)).toBe(2);
+    // Memory is the server's problem, not the connection's: it is kept.
+    expect(await serviceConnections()).toEqual(connection);
   });
 
   it('says Redis is a read-only replica, and writes through a new connection once it is a primary again', async () => {
-    const store = new RedisCounterStore({ url: redis.url, timeoutMs: TIMEOUT_MS, maxIdleMs: 60_000 });
-    try {
-      await store.start(KEY, 60_000);
-      const before = await serviceConnections();
-      await inspector.replicaof('127.0.0.1', '1'); // a primary that is never there
-      expect((await outcome(store.increment(KEY))).error).toBe(
-        'Redis is a read-only replica (after a failover?); reconnecting',
-      );
-      await inspector.replicaof('NO', 'ONE');
-      await inspector.set(KEY, '1', 'PX', 60_000);
-      expect(await store.increment(KEY)).toBe(2);
-      const after = await serviceConnections();
-      expect(after).toHaveLength(1);
-      expect(after).not.toEqual(before);
-    } finally {
-      await store.close();
-    }
+    const store = openStore();
+    await store.start(KEY, 60_000);
+    const before = await serviceConnections();
+    await inspector.replicaof('127.0.0.1', '1'); // a primary that is never there
+    expect((await storeOutcome(store.increment(KEY))).error).toBe(
+      'Redis is a read-only replica (after a failover?); reconnecting',
+    );
+    await inspector.replicaof('NO', 'ONE');
+    await inspector.set(KEY, '1', 'PX', 60_000);
+    expect(await store.increment(KEY)).toBe(2);
+    const after = await serviceConnections();
+    expect(after).toHaveLength(1);
+    expect(after).not.toEqual(before);
   });
 
   it("refuses writes as late, changing nothing, and says once that Redis's clock is ahead when this host's is 5 s behind", async () => {
     // Prepare: this host's clock reads 5 s early, so each deadline it sends has passed on Redis's clock
-    const store = new RedisCounterStore({ url: redis.url, timeoutMs: TIMEOUT_MS, maxIdleMs: 60_000 });
+    const store = openStore();
     logger.setLogLevel('ERROR');
-    try {
-      await store.start(KEY, 60_000);
-      const realNow = Date.now.bind(Date);
-      vi.spyOn(Date, 'now').mockImplementation(() => realNow() - 5_000);
-      // Act
-      const refused = [await outcome(store.increment(KEY)), await outcome(store.start(KEY, 60_000))];
-      // Assess
-      for (const { error } of refused) {
-        expect(error).toBe('Redis received the command after its deadline; nothing was changed');
-      }
-      expect(await inspector.get(KEY)).toBe('1');
-      const errors = output.lines().filter((line) => line.level === 'ERROR');
-      expect(errors).toHaveLength(1);
-      expect(errors[0]?.message).toBe(
-        "Redis's clock is ahead of this host's; writes are refused as late. Synchronise the clocks (NTP)",
-      );
-      // A lower bound: the deadline's margin left when Redis refused, at most the timeout.
-      expect(errors[0]?.aheadByAtLeastMs).toBeGreaterThan(0);
-      expect(errors[0]?.aheadByAtLeastMs).toBeLessThanOrEqual(TIMEOUT_MS);
-    } finally {
-      vi.restoreAllMocks();
-      logger.setLogLevel('SILENT');
-      await store.close();
+    await store.start(KEY, 60_000);
+    const realNow = Date.now.bind(Date);
+    vi.spyOn(Date, 'now').mockImplementation(() => realNow() - 5_000);
+    // Act
+    const refused = [await storeOutcome(store.increment(KEY)), await storeOutcome(store.start(KEY, 60_000))];
+    // Assess
+    for (const { error } of refused) {
+      expect(error).toBe('Redis received the command after its deadline; nothing was changed');
     }
+    expect(await inspector.get(KEY)).toBe('1');
+    const errors = output.lines().filter((line) => line.level === 'ERROR');
+    expect(errors).toHaveLength(1);
+    expect(errors[0]?.message).toBe(
+      "Redis's clock is ahead of this host's; writes are refused as late. Synchronise the clocks (NTP)",
+    );
+    // A lower bound: the deadline's margin left when Redis refused, at most the timeout.
+    expect(errors[0]?.aheadByAtLeastMs).toBeGreaterThan(0);
+    expect(errors[0]?.aheadByAtLeastMs).toBeLessThanOrEqual(TIMEOUT_MS);
   });
 
   it('warns once that Redis is unreachable, with the TLS hint for redis://, and says when it is ready', async () => {
     const port = await freePort();
-    const store = new RedisCounterStore({ url: `redis://localhost:${port}`, timeoutMs: TIMEOUT_MS, maxIdleMs: 60_000 });
+    const store = openStore(`redis://localhost:${port}`);
     logger.setLogLevel('INFO');
-    try {
-      for (let i = 0; i < 3; i += 1) expect((await outcome(store.ping())).error).toBe('Redis connection failed');
-      const lines = output.lines().map(({ level, message, url, hint }) => ({ level, message, url, hint }));
-      expect(lines).toEqual([
-        {
-          level: 'WARN',
-          message: 'Redis unreachable',
-          url: `redis://localhost:${port}`,
-          hint: 'if the server requires TLS (ElastiCache does), use rediss://',
-        },
-      ]);
-    } finally {
-      logger.setLogLevel('SILENT');
-      await store.close();
-    }
+    for (let i = 0; i < 3; i += 1) expect((await storeOutcome(store.ping())).error).toBe('Redis connection failed');
+    const lines = output.lines().map(({ level, message, url, hint }) => ({ level, message, url, hint }));
+    expect(lines).toEqual([
+      {
+        level: 'WARN',
+        message: 'Redis unreachable',
+        url: `redis://localhost:${port}`,
+        hint: 'if the server requires TLS (ElastiCache does), use rediss://',
+      },
+    ]);
   });
 
   it('passes any other error reply on in its message', async () => {
-    const store = new RedisCounterStore({ url: redis.url, timeoutMs: TIMEOUT_MS, maxIdleMs: 60_000 });
-    try {
-      await inspector.set(KEY, 'not a number', 'PX', 60_000);
-      await store.ping();
-      const connection = await serviceConnections();
-      expect((await outcome(store.increment(KEY))).error).toMatch(
-        /^Redis answered with an error: ERR .*value is not an integer/,
-      );
-      await store.ping();
-      expect(await serviceConnections()).toEqual(connection);
-    } finally {
-      await store.close();
-    }
+    const store = openStore();
+    await inspector.set(KEY, 'not a number', 'PX', 60_000);
+    await store.ping();
+    const connection = await serviceConnections();
+    expect((await storeOutcome(store.increment(KEY))).error).toMatch(
+      /^Redis answered with an error: ERR .*value is not an integer/,
+    );
+    await store.ping();
+    expect(await serviceConnections()).toEqual(connection);
   });
 });

@@ -13,13 +13,15 @@ function handClock(at: number) {
 const WINDOW_MS = 30_000;
 const OPENED_AT = 1_000_000;
 const CLOSES_AT = OPENED_AT + WINDOW_MS;
+/** When an increment comes, and what it answers: the window is open up to, not at, closesAt. */
+const EDGE = [
+  ['1 ms before it closes', CLOSES_AT - 1, 2],
+  ['exactly when it closes', CLOSES_AT, null],
+  ['1 ms after it closes', CLOSES_AT + 1, null],
+] as const;
 
 describe('Class: MemoryCounterStore, at the edge of the window', () => {
-  it.each([
-    ['1 ms before it closes', CLOSES_AT - 1, 2],
-    ['exactly when it closes', CLOSES_AT, null],
-    ['1 ms after it closes', CLOSES_AT + 1, null],
-  ])('answers an increment %s with %s', async (_, at, expected) => {
+  it.each(EDGE)('answers an increment %s with %s', async (_, at, expected) => {
     // Prepare
     const clock = handClock(OPENED_AT);
     const store = new MemoryCounterStore(clock.now);
@@ -64,11 +66,7 @@ describe('Class: DynamoDbCounterStore, at the edge of the window (dynalite)', ()
     await dynamo.stop();
   });
 
-  it.each([
-    ['1 ms before it closes', CLOSES_AT - 1, 2],
-    ['exactly when it closes', CLOSES_AT, null],
-    ['1 ms after it closes', CLOSES_AT + 1, null],
-  ])('answers an increment %s with %s', async (_, at, expected) => {
+  it.each(EDGE)('answers an increment %s with %s', async (_, at, expected) => {
     // Prepare
     const clock = handClock(OPENED_AT);
     const store = storeAt(clock);

@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ConfigError, StoreUnavailableError } from '../../lib/errors';
 import { getRoute } from '../../lib/http';
 import { logger } from '../../lib/telemetry';
+import { captureOutput } from '../support/lambda-events';
 
 const request = (method: string) => ({ requestContext: { http: { method } } }) as APIGatewayProxyEventV2;
 const context = { functionName: 'elecle-hello-test-hello', awsRequestId: 'req-1', memoryLimitInMB: '1024' } as Context;
@@ -15,21 +16,14 @@ async function call(
   event: { value: unknown } = { value: request(method) },
   level: 'INFO' | 'DEBUG' = 'INFO',
 ) {
-  const lines: string[] = [];
-  const capture = (chunk: unknown) => {
-    lines.push(String(chunk));
-    return true;
-  };
   // Powertools writes ERROR lines to stderr, the others to stdout.
-  const spies = [vi.spyOn(process.stdout, 'write'), vi.spyOn(process.stderr, 'write')].map((spy) =>
-    spy.mockImplementation(capture),
-  );
+  const output = captureOutput();
   logger.setLogLevel(level);
   try {
     const result = await handler(event.value as APIGatewayProxyEventV2, context);
-    return { result, logs: lines.map((line) => JSON.parse(line) as Record<string, unknown>) };
+    return { result, logs: output.lines() };
   } finally {
-    for (const spy of spies) spy.mockRestore();
+    output.stop();
   }
 }
 

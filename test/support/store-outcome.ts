@@ -1,0 +1,22 @@
+import { StoreUnavailableError } from '../../lib/errors';
+
+/** How a store call settled: its value, or its StoreUnavailableError's message and cause; and after how long. */
+export interface StoreOutcome<T> {
+  value?: T;
+  error?: string;
+  cause?: { name: string; message: string };
+  ms: number;
+}
+
+/** Waits for a store call; any error other than StoreUnavailableError is thrown on, as a test failure. */
+export async function storeOutcome<T>(call: Promise<T>): Promise<StoreOutcome<T>> {
+  const startedAt = performance.now();
+  try {
+    const value = await call;
+    return { value, ms: performance.now() - startedAt };
+  } catch (error) {
+    if (!(error instanceof StoreUnavailableError)) throw error;
+    const cause = error.cause instanceof Error ? { name: error.cause.name, message: error.cause.message } : undefined;
+    return { error: error.message, ...(cause ? { cause } : {}), ms: performance.now() - startedAt };
+  }
+}
