@@ -6,6 +6,8 @@ import { sleep } from '../support/free-port';
 import { storeOutcome } from '../support/store-outcome';
 
 const TIMEOUT_MS = 300;
+/** For tests about something other than the deadline: roomy enough that a busy machine never reaches it. */
+const ROOMY_TIMEOUT_MS = 5_000;
 const KEY = 'faults:count';
 
 // The DynamoDB adapter itself, in this process, against dynalite behind a fault proxy.
@@ -15,8 +17,8 @@ describe('Class: DynamoDbCounterStore, when DynamoDB fails', () => {
   let table: string;
   let store: DynamoDbCounterStore;
 
-  const newStore = (maxIdleMs = 60_000) =>
-    new DynamoDbCounterStore({ table, endpoint: `http://127.0.0.1:${proxy.port}`, timeoutMs: TIMEOUT_MS, maxIdleMs });
+  const newStore = ({ maxIdleMs = 60_000, timeoutMs = TIMEOUT_MS } = {}) =>
+    new DynamoDbCounterStore({ table, endpoint: `http://127.0.0.1:${proxy.port}`, timeoutMs, maxIdleMs });
 
   beforeAll(async () => {
     dynamo = await startDynalite();
@@ -80,7 +82,7 @@ describe('Class: DynamoDbCounterStore, when DynamoDB fails', () => {
   });
 
   it('replaces a client idle longer than the limit before using it, so a dropped idle connection costs nothing', async () => {
-    store = newStore(100);
+    store = newStore({ maxIdleMs: 100, timeoutMs: ROOMY_TIMEOUT_MS });
     await store.start(KEY, 60_000);
     await sleep(150);
     proxy.blackholeExisting();
@@ -95,7 +97,7 @@ describe('Class: DynamoDbCounterStore, when DynamoDB fails', () => {
   });
 
   it('closes the connection of a client it replaced after an idle period', async () => {
-    store = newStore(50);
+    store = newStore({ maxIdleMs: 50, timeoutMs: ROOMY_TIMEOUT_MS });
     await store.start(KEY, 60_000);
     const before = proxy.connections;
     await sleep(100);
@@ -106,7 +108,7 @@ describe('Class: DynamoDbCounterStore, when DynamoDB fails', () => {
 
   it('leaves a request in flight on a client it replaces undisturbed', async () => {
     // Prepare: requests take 120 ms (60 ms each way); the idle limit is 50 ms
-    store = newStore(50);
+    store = newStore({ maxIdleMs: 50, timeoutMs: ROOMY_TIMEOUT_MS });
     await store.start(KEY, 60_000);
     await sleep(100);
     proxy.setLatency(60);
@@ -119,7 +121,7 @@ describe('Class: DynamoDbCounterStore, when DynamoDB fails', () => {
   });
 
   it('serves concurrent requests after an idle period with one new client, and every one is counted', async () => {
-    store = newStore(100);
+    store = newStore({ maxIdleMs: 100, timeoutMs: ROOMY_TIMEOUT_MS });
     await store.start(KEY, 60_000);
     await sleep(150);
     proxy.blackholeExisting();
