@@ -133,14 +133,19 @@ class ExitedError extends Error {
 
 async function waitUntilListening(child: ChildProcess, baseUrl: string, output: () => string): Promise<void> {
   const deadline = Date.now() + 60_000;
+  // Another process can take a free port between freePort() and the bind (two tests may even be
+  // handed the same one): an answer on the port counts only once this child says it is serving it.
+  const ready = new RegExp(`Server ready: https?://[^\\s/]+:${new URL(baseUrl).port}\\b`);
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new ExitedError(child.exitCode, output());
     // Any answer (404 for /) means the HTTP server is up; the route handlers are not called.
     // With a time limit: something else on the port may accept and never answer.
-    const up = await fetch(`${baseUrl}/`, { signal: AbortSignal.timeout(1_000) }).then(
-      () => true,
-      () => false,
-    );
+    const up =
+      ready.test(output()) &&
+      (await fetch(`${baseUrl}/`, { signal: AbortSignal.timeout(1_000) }).then(
+        () => true,
+        () => false,
+      ));
     if (up) return;
     await sleep(100);
   }

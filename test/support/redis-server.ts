@@ -51,21 +51,23 @@ export class TestRedisServer {
   async restart(args: string[] = []): Promise<void> {
     this.#process = spawn(
       'redis-server',
-      [...this.#listenArgs(), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', this.#dir, ...args],
+      [
+        ...this.#listenArgs(),
+        ...['--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', this.#dir],
+        ...args,
+      ],
       { stdio: 'ignore' },
     );
+    const child = this.#process;
     const probe = this.client({ lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-    for (let attempt = 0; attempt < 100; attempt += 1) {
-      try {
-        await probe.connect();
-        await probe.ping();
-        probe.disconnect();
-        return;
-      } catch {
-        await sleep(50);
-      }
+    for (let attempt = 0; attempt < 100 && child.exitCode === null; attempt += 1) {
+      const pid = await answeringPid(probe);
+      if (pid === child.pid) return;
+      // Another test's server on the same port would answer too: it must be this one.
+      if (pid !== undefined) throw new Error(`port ${this.port} is served by another redis-server (pid ${pid})`);
+      await sleep(50);
     }
-    throw new Error(`redis-server did not start on port ${this.port}`);
+    throw new Error(`redis-server did not start on port ${this.port} (exit code ${child.exitCode})`);
   }
 
   #listenArgs(): string[] {
@@ -110,6 +112,20 @@ export class TestRedisServer {
 
   thaw(): void {
     this.#process?.kill('SIGCONT');
+  }
+}
+
+/** The pid of the redis-server that answers the probe, or undefined while none does (or it is loading). */
+async function answeringPid(probe: Redis): Promise<number | undefined> {
+  try {
+    await probe.connect();
+    await probe.ping(); // refused while the server loads its dataset
+    const pid = /^process_id:(\d+)/m.exec(await probe.info('server'))?.[1];
+    return pid === undefined ? undefined : Number(pid);
+  } catch {
+    return undefined;
+  } finally {
+    probe.disconnect();
   }
 }
 
