@@ -147,6 +147,10 @@ async function httpRows(mode: 'in-process' | 'worker'): Promise<Row[]> {
   } finally {
     await offline.stop();
   }
+  if (rows.some((row) => row.errors > 0)) {
+    // What serverless-offline said (its stderr; stdout's request lines are discarded) is the clue.
+    console.error(`bench: http ${mode} had errors; serverless-offline said:\n${offline.output().slice(-4_000)}`);
+  }
   return rows;
 }
 
