@@ -157,6 +157,7 @@ export class RedisConnection {
     link.ready = new Promise<Redis>((resolve, reject) => {
       let lastError: unknown;
       let refusedDatabase: unknown;
+      let refusedCredentials: StoreUnavailableError | undefined;
       client.on('connect', () => {
         link.steps += 1;
         // Each reply of the handshake (CLIENT SETINFO, SELECT, INFO) is a step too: in a busy
@@ -171,7 +172,10 @@ export class RedisConnection {
         lastError = error;
         // ioredis reports a refused SELECT as an error and carries on in database 0.
         if (error.command?.name === 'select') refusedDatabase = error;
-        else this.#health.failed(error);
+        else {
+          refusedCredentials ??= credentialsRefused(error);
+          this.#health.failed(refusedCredentials ?? error);
+        }
       });
       client.once('ready', () => {
         if (refusedDatabase === undefined) {
@@ -190,7 +194,7 @@ export class RedisConnection {
       });
       client.once('end', () => {
         link.retired = true;
-        reject(new StoreUnavailableError('Redis connection failed', { cause: lastError }));
+        reject(refusedCredentials ?? new StoreUnavailableError('Redis connection failed', { cause: lastError }));
       });
     });
     // A rejection nobody awaits (no request was waiting) is expected, not a crash.
@@ -220,6 +224,26 @@ export function explainReplyError(message: string): { problem: string; reconnect
   return { problem: `Redis answered with an error: ${message}`, reconnect: false };
 }
 
+/**
+ * What to do about credentials Redis refused while connecting, or undefined for any other error.
+ * The cause keeps Redis's reply but not the command it answered: an AUTH's arguments are the password,
+ * and the error goes to the log.
+ */
+function credentialsRefused(error: unknown): StoreUnavailableError | undefined {
+  if (!isReplyError(error)) return undefined;
+  const reply = Object.assign(new Error(error.message), { name: error.name });
+  if (/^NOAUTH\b/.test(error.message)) {
+    return new StoreUnavailableError(
+      'Redis requires a password, and REDIS_URL has none: use redis://:PASSWORD@host:port (rediss:// for TLS)',
+      { cause: reply },
+    );
+  }
+  if (/^WRONGPASS\b/.test(error.message)) {
+    return new StoreUnavailableError('Redis refused the user name or password in REDIS_URL', { cause: reply });
+  }
+  return undefined;
+}
+
 /** One warning when connections start failing and one line when one works again, not one per attempt. */
 class ConnectionHealth {
   #failing = false;
@@ -230,6 +254,11 @@ class ConnectionHealth {
   failed(error: unknown): void {
     if (this.#failing) return;
     this.#failing = true;
+    if (error instanceof StoreUnavailableError && isReplyError(error.cause)) {
+      // Redis answered, and refused: its reason, not "unreachable" and no TLS hint, is what helps.
+      logger.warn(error.message, { url: this.url, error: error.cause });
+      return;
+    }
     const hint = this.url.startsWith('redis://')
       ? { hint: 'if the server requires TLS (ElastiCache does), use rediss://' }
       : {};

@@ -132,3 +132,34 @@ describe('HTTP: a REDIS_URL database that Redis refuses', () => {
     expect(offline.output()).toContain('REDIS_URL names database 99, which this Redis refuses');
   });
 });
+
+describe('HTTP: a password in REDIS_URL that Redis refuses', () => {
+  const WRONG = 'not-the-password';
+  let redis: TestRedisServer;
+  let offline: Offline;
+
+  beforeAll(async () => {
+    redis = await TestRedisServer.start({ password: 'the-password' });
+    const wrongUrl = redis.url.replace('the-password', WRONG);
+    offline = await startOffline({ env: { REDIS_URL: wrongUrl, LOG_LEVEL: 'INFO' } });
+  });
+
+  afterAll(async () => {
+    await offline?.stop();
+    await redis?.stop();
+  });
+
+  it('answers 503 to every route, /health included, and counts nothing', async () => {
+    for (const path of ['/hello', '/hello/again', '/health']) {
+      expect(await timedGet(offline, path)).toMatchObject(UNAVAILABLE);
+    }
+    const inspector = redis.client();
+    expect(await inspector.dbsize()).toBe(0);
+    await inspector.quit();
+  });
+
+  it('logs why, naming REDIS_URL, and never the password it tried', () => {
+    expect(offline.output()).toContain('Redis refused the user name or password in REDIS_URL');
+    expect(offline.output()).not.toContain(WRONG);
+  });
+});

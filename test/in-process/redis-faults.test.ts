@@ -324,3 +324,74 @@ describe('Class: RedisCounterStore, when Redis refuses', () => {
     expect(await serviceConnections()).toEqual(connection);
   });
 });
+
+describe('Class: RedisCounterStore, when Redis refuses the credentials in REDIS_URL', () => {
+  const PASSWORD = 'the-right-one';
+  let redis: TestRedisServer;
+  let inspector: Redis;
+  let output: ReturnType<typeof captureOutput>;
+
+  beforeAll(async () => {
+    redis = await TestRedisServer.start({ password: PASSWORD });
+    inspector = redis.client();
+  });
+
+  beforeEach(() => {
+    output = captureOutput();
+    logger.setLogLevel('WARN');
+  });
+
+  afterEach(() => {
+    logger.setLogLevel('SILENT');
+    output.stop();
+  });
+
+  afterAll(async () => {
+    await inspector?.quit();
+    await redis?.stop();
+  });
+
+  it('counts with the password REDIS_URL gives', async () => {
+    const store = new RedisCounterStore({ url: redis.url, timeoutMs: TIMEOUT_MS, maxIdleMs: 60_000 });
+    expect(await store.start(KEY, 60_000)).toBe(1);
+    await store.close();
+    expect(await inspector.get(KEY)).toBe('1');
+    await inspector.del(KEY);
+  });
+
+  it.each([
+    [
+      'no password',
+      '',
+      'Redis requires a password, and REDIS_URL has none: use redis://:PASSWORD@host:port (rediss:// for TLS)',
+      /^NOAUTH /,
+    ],
+    ['a wrong password', ':not-it@', 'Redis refused the user name or password in REDIS_URL', /^WRONGPASS /],
+    [
+      'a user Redis does not have',
+      `bob:${PASSWORD}@`,
+      'Redis refused the user name or password in REDIS_URL',
+      /^WRONGPASS /,
+    ],
+  ])(
+    'says what to fix in REDIS_URL when it has %s, at once on every request, and warns once',
+    async (_, auth, problem, code) => {
+      const url = `redis://${auth}localhost:${redis.port}`;
+      const store = new RedisCounterStore({ url, timeoutMs: TIMEOUT_MS, maxIdleMs: 60_000 });
+      for (let i = 0; i < 2; i += 1) {
+        const refused = await storeOutcome(store.start(KEY, 60_000));
+        expect(refused.error).toBe(problem);
+        expect(refused.cause?.message).toMatch(code);
+        expect(refused.ms).toBeLessThan(TIMEOUT_MS);
+      }
+      await store.close();
+      expect(await inspector.exists(KEY)).toBe(0);
+      // Redis answered: neither "unreachable" nor the TLS hint, and never the password itself.
+      expect(output.lines().map(({ level, message, hint }) => ({ level, message, hint }))).toEqual([
+        { level: 'WARN', message: problem, hint: undefined },
+      ]);
+      expect(JSON.stringify(output.lines())).not.toContain('not-it');
+      expect(JSON.stringify(output.lines())).not.toContain(PASSWORD);
+    },
+  );
+});

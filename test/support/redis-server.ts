@@ -53,6 +53,7 @@ export class TestRedisServer {
       'redis-server',
       [
         ...this.#listenArgs(),
+        ...(this.password ? ['--requirepass', this.password] : []),
         ...['--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', this.#dir],
         ...args,
       ],
