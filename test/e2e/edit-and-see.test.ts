@@ -55,4 +55,19 @@ describe('Edit and see: npm start serves an edited file on the next request', ()
     expect(restoredMs).toBeLessThan(5_000);
     console.info(`edit served after ${Math.round(editedMs)} ms, undo after ${Math.round(restoredMs)} ms`);
   }, 30_000);
+
+  it('serves a file written in two steps (emptied, then filled) as filled, and keeps serving it', async () => {
+    // docker compose watch and some editors write this way. Built while empty, the bundle has no
+    // greeting, and every /hello answered 500 until the next edit.
+    const file = join(copy, 'lib/greeting.ts');
+    const original = readFileSync(file, 'utf8');
+    for (const greeting of ['Hi', 'Hello']) {
+      writeFileSync(file, '');
+      await sleep(10);
+      writeFileSync(file, original.replace('`Hello ELECLE ', `\`${greeting} ELECLE `));
+      await msUntil(offline, '/hello', `${greeting} ELECLE 1`, 10_000);
+      await sleep(1_500); // no later build of the empty file replaces it
+      expect((await offline.get('/hello')).body).toBe(`${greeting} ELECLE 1`);
+    }
+  }, 30_000);
 });
