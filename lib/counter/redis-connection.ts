@@ -229,7 +229,7 @@ export function explainReplyError(message: string): { problem: string; reconnect
  * The cause keeps Redis's reply but not the command it answered: an AUTH's arguments are the password,
  * and the error goes to the log.
  */
-function credentialsRefused(error: unknown): StoreUnavailableError | undefined {
+export function credentialsRefused(error: unknown): StoreUnavailableError | undefined {
   if (!isReplyError(error)) return undefined;
   const reply = Object.assign(new Error(error.message), { name: error.name });
   if (/^NOAUTH\b/.test(error.message)) {

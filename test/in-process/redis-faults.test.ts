@@ -387,8 +387,16 @@ describe('Class: RedisCounterStore, when Redis refuses the credentials in REDIS_
       await store.close();
       expect(await inspector.exists(KEY)).toBe(0);
       // Redis answered: neither "unreachable" nor the TLS hint, and never the password itself.
-      expect(output.lines().map(({ level, message, hint }) => ({ level, message, hint }))).toEqual([
-        { level: 'WARN', message: problem, hint: undefined },
+      const shownUrl = `redis://${auth.replace(/:[^:@]*@$/, ':****@')}localhost:${redis.port}`;
+      const lines = output.lines().map(({ level, message, hint, url, error }) => ({
+        level,
+        message,
+        hint,
+        url,
+        reply: (error as { message?: string } | undefined)?.message,
+      }));
+      expect(lines).toEqual([
+        { level: 'WARN', message: problem, hint: undefined, url: shownUrl, reply: expect.stringMatching(code) },
       ]);
       expect(JSON.stringify(output.lines())).not.toContain('not-it');
       expect(JSON.stringify(output.lines())).not.toContain(PASSWORD);
