@@ -54,12 +54,15 @@ export function redisClientOptions(): RedisOptions {
 export class RedisConnection {
   readonly #options: RedisConnectionOptions;
   readonly #health: ConnectionHealth;
+  /** REDIS_URL's password, as ioredis sends it in AUTH: never logged. */
+  readonly #password: string;
   #link: Link | undefined;
   #closed = false;
 
   constructor(options: RedisConnectionOptions) {
     this.#options = options;
     this.#health = new ConnectionHealth(redactUrl(options.url));
+    this.#password = decodeURIComponent(new URL(options.url).password);
     this.#link = this.#open();
   }
 
@@ -168,10 +171,11 @@ export class RedisConnection {
         client.stream.on('data', step);
         client.once('ready', () => client.stream.off('data', step));
       });
-      client.on('error', (error: Error & { command?: { name?: string } }) => {
+      client.on('error', (raw: Error & { command?: { name?: string } }) => {
+        const error = loggableError(raw, this.#password);
         lastError = error;
         // ioredis reports a refused SELECT as an error and carries on in database 0.
-        if (error.command?.name === 'select') refusedDatabase = error;
+        if (raw.command?.name === 'select') refusedDatabase = error;
         else {
           refusedCredentials ??= credentialsRefused(error);
           this.#health.failed(refusedCredentials ?? error);
@@ -225,13 +229,23 @@ export function explainReplyError(message: string): { problem: string; reconnect
 }
 
 /**
+ * The error as it may be logged. ioredis attaches the command an error answered, and an AUTH's (or
+ * HELLO's) arguments are the password: the command is dropped. Redis may quote the arguments too
+ * (Redis 7: "ERR unknown command 'auth', with args beginning with: ..."): the password is masked.
+ */
+export function loggableError<E extends Error>(error: E, password = ''): E {
+  const mask = (text: string) => (password ? text.replaceAll(password, '****') : text);
+  if (!('command' in error) && mask(error.message) === error.message) return error;
+  return Object.assign(new Error(mask(error.message)), { name: error.name, stack: mask(error.stack ?? '') }) as E;
+}
+
+/**
  * What to do about credentials Redis refused while connecting, or undefined for any other error.
- * The cause keeps Redis's reply but not the command it answered: an AUTH's arguments are the password,
- * and the error goes to the log.
+ * The cause keeps Redis's reply but not the command it answered.
  */
 export function credentialsRefused(error: unknown): StoreUnavailableError | undefined {
   if (!isReplyError(error)) return undefined;
-  const reply = Object.assign(new Error(error.message), { name: error.name });
+  const reply = loggableError(error);
   if (/^NOAUTH\b/.test(error.message)) {
     return new StoreUnavailableError(
       'Redis requires a password, and REDIS_URL has none: use redis://:PASSWORD@host:port (rediss:// for TLS)',

@@ -6,11 +6,9 @@ import { FaultProxy } from '../support/fault-proxy';
 import { freePort, sleep } from '../support/free-port';
 import { captureOutput } from '../support/lambda-events';
 import { TestRedisServer } from '../support/redis-server';
-import { storeOutcome } from '../support/store-outcome';
+import { ROOMY_TIMEOUT_MS, storeOutcome } from '../support/store-outcome';
 
 const TIMEOUT_MS = 200;
-/** For tests about something other than the deadline: roomy enough that a busy machine never reaches it. */
-const ROOMY_TIMEOUT_MS = 5_000;
 const KEY = 'faults:count';
 
 // The Redis adapter itself, in this process, against redis-server behind a fault proxy: each fault
@@ -402,4 +400,26 @@ describe('Class: RedisCounterStore, when Redis refuses the credentials in REDIS_
       expect(JSON.stringify(output.lines())).not.toContain(PASSWORD);
     },
   );
+
+  it('never logs the password when Redis answers AUTH with another error, even one that quotes it', async () => {
+    // Prepare: a Redis that answers AUTH "ERR unknown command 'auth', with args beginning with:
+    // '<the password>'", neither NOAUTH nor WRONGPASS, quoting what it was sent
+    const odd = await TestRedisServer.start();
+    await odd.stop();
+    await odd.restart(['--rename-command', 'AUTH', 'AUTH-IS-RENAMED']);
+    const store = new RedisCounterStore({
+      url: `redis://:${PASSWORD}@localhost:${odd.port}`,
+      timeoutMs: TIMEOUT_MS,
+      maxIdleMs: 60_000,
+    });
+    // Act
+    const failed = await storeOutcome(store.start(KEY, 60_000));
+    await store.close();
+    await odd.stop();
+    // Assess
+    expect(failed.error).toBe('Redis connection failed');
+    expect(failed.cause?.message).toMatch(/unknown command 'auth'/);
+    expect(JSON.stringify(output.lines())).toContain("unknown command 'auth'"); // the warning was logged
+    expect(JSON.stringify([output.lines(), failed.cause])).not.toContain(PASSWORD);
+  });
 });
