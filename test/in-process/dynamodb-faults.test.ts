@@ -3,11 +3,9 @@ import { DynamoDbCounterStore } from '../../lib/counter/dynamodb';
 import { startDynalite, type TestDynamoDb, throttledReply } from '../support/dynalite';
 import { FaultProxy } from '../support/fault-proxy';
 import { sleep } from '../support/free-port';
-import { storeOutcome } from '../support/store-outcome';
+import { ROOMY_TIMEOUT_MS, storeOutcome } from '../support/store-outcome';
 
 const TIMEOUT_MS = 300;
-/** For tests about something other than the deadline: roomy enough that a busy machine never reaches it. */
-const ROOMY_TIMEOUT_MS = 5_000;
 const KEY = 'faults:count';
 
 // The DynamoDB adapter itself, in this process, against dynalite behind a fault proxy.

@@ -1,5 +1,8 @@
 import { StoreUnavailableError } from '../../lib/errors';
 
+/** A store deadline for tests about something other than the deadline: a busy machine never reaches it. */
+export const ROOMY_TIMEOUT_MS = 5_000;
+
 /** How a store call settled: its value, or its StoreUnavailableError's message and cause; and after how long. */
 export interface StoreOutcome<T> {
   value?: T;
