@@ -5,8 +5,8 @@
 //
 // Survivors in lib/ (run of 2026-11-23: 34 of 452 mutants, 92.5% killed), each killed since or explained.
 // Line numbers are those of a rerun of redis-connection.ts after the refused-credentials messages
-// (`npm run mutate -- --mutate lib/counter/redis-connection.ts`: 118 of 134 killed or timed out;
-// every mutant of the new code killed, the 16 survivors those below):
+// and loggableError (`npm run mutate -- --mutate lib/counter/redis-connection.ts`: 123 of 139 killed
+// or timed out; the 16 survivors are those below):
 // - killed since by a test checked against the mutant by hand: deadline.ts:23, :33, :39 (work that
 //   settles between the timer and the decision), http.ts:107 (logged duration), dynamodb.ts:150
 //   (the throttled error's cause), redis.ts:98 (the clock warning's bound).
@@ -16,22 +16,25 @@
 // - http.ts:88, :106 (`count` always spread): an undefined count is dropped when the line is
 //   written as JSON and is never read. Equivalent.
 // - dynamodb.ts:146 (name of a thrown non-Error): the SDK throws only Errors. Not reachable.
-// - dynamodb.ts:158 `>` → `>=` and redis-connection.ts:112 `<=` → `<` (idle limit): they differ
+// - dynamodb.ts:158 `>` → `>=` and redis-connection.ts:115 `<=` → `<` (idle limit): they differ
 //   for one millisecond out of minutes. Equivalent in practice.
 // - dynamodb.ts:181 (no connectionTimeout): the request deadline bounds a connect anyway; a TCP
 //   connect that never completes cannot be made on loopback to tell the two errors apart.
 // - index.ts:28 (the symbol's name emptied): any one name shares the store. Equivalent.
-// - redis-connection.ts:89 (`deadline - 1`): killed by the reset-under-a-sent-command test when it
+// - redis-connection.ts:92 (`deadline - 1`): killed by the reset-under-a-sent-command test when it
 //   runs alone; Stryker reported it survived once under load. Left as reported.
-// - redis-connection.ts:103, :104 (close(): retired flag, disconnect when QUIT fails): close() is
+// - redis-connection.ts:107 (close(): disconnect when QUIT fails): close() is
 //   the end of a store; nothing uses the link after it, and QUIT failing means it is closed.
-// - redis-connection.ts:123 (skip the verified fast path), :182 (never verified), :141 (retire
+// - redis-connection.ts:126 (skip the verified fast path), :186 (never verified), :144 (retire
 //   twice): the slower path waits on a promise that has resolved; disconnecting twice is a no-op.
-// - redis-connection.ts:165, :168, :169 (handshake steps counted after ready, or from no event):
+// - redis-connection.ts:168, :171, :172 (handshake steps counted after ready, or from no event):
 //   steps only matter while a request waits for `ready`; the connect event's step remains, and
 //   the slow-handshake test passes on it when replies come within a period each.
-// - redis-connection.ts:262, :270 (the hint's scheme test, the ready line's words): a rediss://
+// - redis-connection.ts:277, :285 (the hint's scheme test, the ready line's words): a rediss://
 //   URL never gets the hint in a test, and the ready line's text is not asserted. Accepted.
+// - redis-connection.ts:237 (loggableError's default password made non-empty): no error text
+//   contains the made-up one. :238 (copy an error with no command too): the copy keeps the message,
+//   which carries what the log needs (ECONNREFUSED and the like). Equivalent.
 // - redis.ts:100 (`earlyByMs > 0` made true or `>= 0`): a refusal can only be seen before this
 //   host's deadline, when earlyByMs is positive anyway. Equivalent.
 //
