@@ -11,7 +11,8 @@ import { createServer } from 'node:net';
 const FIRST_PORT = 20_000;
 const RANGE = 1_000;
 const RANGES = 12; // 20000 to 31999, below 32768 where Linux's ephemeral range starts
-const pool = Number(process.env.VITEST_POOL_ID ?? 0) % RANGES;
+// TEST_PORT_POOL_OFFSET moves a whole run to other ranges, so two checkouts can run their tests at once.
+const pool = (Number(process.env.VITEST_POOL_ID ?? 0) + Number(process.env.TEST_PORT_POOL_OFFSET ?? 0)) % RANGES;
 /** Where this process starts in its range: a child (a bench, a chaos run) shares its test's range. */
 let next = Math.floor(Math.random() * RANGE);
 
