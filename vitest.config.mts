@@ -1,4 +1,7 @@
 import { defineConfig } from 'vitest/config';
+import nodeVersion from './tools/node-version.cjs';
+
+nodeVersion.exitUnlessSupportedNode();
 
 /** What every test file shares, here and under `npm run mutate`. */
 export const shared = {

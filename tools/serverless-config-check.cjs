@@ -3,6 +3,10 @@
 //   failing the first request;
 // - when a stage is packaged (and so deployed), so a bad stage parameter never reaches AWS.
 const { require: requireTs } = require('tsx/cjs/api');
+const { exitUnlessSupportedNode } = require('./node-version.cjs');
+
+// Every sls command (offline, package, deploy) loads this plugin first.
+exitUnlessSupportedNode();
 
 // Values CloudFormation resolves at deploy time; checked for their shape with a stand-in.
 const DEPLOY_TIME_STAND_INS = { REDIS_URL: 'rediss://resolved-at-deploy.invalid:6379' };
