@@ -8,24 +8,42 @@ export interface Service {
   store: CounterStore;
 }
 
+type Built = { service: Service; uninstrumentedStore: CounterStore } | { error: unknown };
+
 /**
  * Built once per function instance, at import: a bad configuration fails at cold start (and is
  * logged once, naming the variable), and the store connects before the first request arrives.
  */
 const built = build();
 
-async function build(): Promise<{ service: Service } | { error: unknown }> {
+async function build(): Promise<Built> {
   try {
     const config = readConfig(process.env);
     logger.appendPersistentKeys({ store: config.store.kind });
-    const store = instrumented(await createCounterStore(config.store));
+    const store = await createCounterStore(config.store);
     logger.info('service configured', { storeDetail: describeStore(config), windowMs: config.windowMs });
-    return { service: { config, store } };
+    return { service: { config, store: instrumented(store) }, uninstrumentedStore: store };
   } catch (error) {
     logger.error('cannot start: invalid configuration', { error });
     return { error };
   }
 }
+
+/**
+ * This instance's init phase: true once the service is built and its store has answered a read
+ * that changes nothing; false when it could not be (the reason is logged, and requests answer 503
+ * until the store works). Never rejects. It starts at import, so in Lambda the connection opens
+ * during the init phase; `sls offline` waits for it before it accepts a request
+ * (tools/offline-gateway.cjs), so a first burst never waits for a connection. The read is not a
+ * request: it records no metric.
+ */
+export const initialized: Promise<boolean> = built.then(async (outcome) => {
+  if ('error' in outcome) return false;
+  return outcome.uninstrumentedStore.ping().then(
+    () => true,
+    () => false,
+  );
+});
 
 /** The instance's service, or the error that kept it from starting (every request answers it). */
 export async function getService(): Promise<Service> {

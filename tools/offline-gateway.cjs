@@ -5,6 +5,7 @@
 // with a JSON list of every route. Local runs only: every hook here is one of `offline start`'s.
 const net = require('node:net');
 const path = require('node:path');
+const { performance } = require('node:perf_hooks');
 const Hapi = require('@hapi/hapi'); // the copy serverless-offline imports (one in node_modules)
 
 /** What API Gateway answers when no route matches (documented for HTTP APIs). */
@@ -17,9 +18,14 @@ class OfflineGatewayPlugin {
     this.options = options; // the CLI options object serverless-offline reads too
     this.hooks = {
       'before:offline:start:init': () => this.prepare(),
+      // Runs just before serverless-offline's own (plugins run in the order serverless.yml lists them).
+      'offline:start:init': () => {
+        this.initStartedAt = performance.now();
+      },
       'after:offline:start:init': () => this.announce(),
-      // serverless-esbuild rebuilds on every edit and then spawns this event.
-      'after:offline:functionsUpdated:cleanup': () => this.forgetBundles(),
+      // serverless-esbuild rebuilds on every edit and then spawns this event; serverless-offline's
+      // cleanup then drops every instance and loads the handlers again (patches/serverless-offline*).
+      'before:offline:functionsUpdated:cleanup': () => this.forgetBundles(),
     };
   }
 
@@ -45,7 +51,10 @@ class OfflineGatewayPlugin {
     } else {
       await this.requireFree(host, Number(lambdaPort), '--lambdaPort');
     }
-    if (!cors) emulateHttpApi();
+    beforeHttpServerListens((server) => {
+      if (!cors) installHttpApiRules(server);
+      return this.awaitInitPhase();
+    });
     this.hideInvokeLinesFromBanner();
     process.once('exit', (code) => {
       if (code === 0) process.stdout.write('serverless-offline stopped cleanly.\n');
@@ -61,10 +70,43 @@ class OfflineGatewayPlugin {
   }
 
   /**
+   * Lambda's init phase, in-process: serverless-offline (patched, patches/) has loaded each handler
+   * before its servers listen; each of this service's handler modules also exports `initialized`,
+   * settled once its store has answered (lib/service.ts). The HTTP server listens once every
+   * function is ready, so a first burst never waits for a connection. Worker threads load their
+   * modules in the worker: nothing to wait for here.
+   */
+  async awaitInitPhase() {
+    const functions = Object.entries(this.serverless.service.functions).filter(([, fn]) => fn.events?.length);
+    await Promise.all(
+      functions.map(async ([name, fn]) => {
+        const initialized = this.loadedBundle(fn.handler)?.initialized;
+        if (initialized === undefined) return;
+        const storeAnswered = await initialized;
+        const ms = Math.round(performance.now() - (this.initStartedAt ?? 0));
+        process.stdout.write(
+          storeAnswered
+            ? `Function ${name} ready in ${ms} ms: handler loaded, counter store answering\n`
+            : `Function ${name} started in ${ms} ms, but its counter store does not answer (see the log): requests answer 503 until it does\n`,
+        );
+      }),
+    );
+  }
+
+  /** The exports of a handler's bundle, when serverless-offline has loaded it in this process. */
+  loadedBundle(handler) {
+    const modulePath = handler.slice(0, handler.lastIndexOf('.'));
+    // serverless-esbuild points serverless-offline at its build folder through `location`.
+    const location = this.options.location ?? this.serverless.service.custom?.['serverless-offline']?.location ?? '';
+    return require.cache[path.resolve(this.serverless.config.servicePath, location, `${modulePath}.js`)]?.exports;
+  }
+
+  /**
    * In-process, serverless-offline `require`s each bundle once and serves the cached module ever
-   * after, so a rebuilt bundle was never run: dropping the bundles from the cache makes the next
-   * request load the new code (worker threads need nothing: serverless-offline stops idle ones).
-   * Each reload builds the module's store client anew; the old one's connection stays open.
+   * after, so a rebuilt bundle was never run: dropping the bundles from the cache before
+   * serverless-offline loads the handlers again makes it load the new code (worker threads need
+   * nothing: serverless-offline stops them). Each reload builds the module's store client anew; the
+   * old one's connection stays open.
    */
   forgetBundles() {
     const folder = this.serverless.service.custom?.esbuild?.outputWorkFolder ?? '.esbuild';
@@ -102,21 +144,24 @@ class OfflineGatewayPlugin {
 }
 
 /**
- * Adds the HTTP API's routing and header rules to serverless-offline's HTTP server (the hapi server
- * with its catch-all 404 route; the Lambda invoke server is left alone). No CORS is configured on
- * the deployed API, so none is answered here either.
+ * Runs `prepare(server)` on serverless-offline's HTTP server (the hapi server with its catch-all 404
+ * route; the Lambda invoke server is left alone) before it listens.
  */
-function emulateHttpApi() {
+function beforeHttpServerListens(prepare) {
   const prototype = Object.getPrototypeOf(Hapi.server({ autoListen: false }));
-  if (prototype.start.emulatesHttpApi) return;
+  if (prototype.start.prepared) return;
   const start = prototype.start;
-  prototype.start = function startAsHttpApi() {
-    if (this.table().some((route) => route.path === '/{p*}')) installHttpApiRules(this);
+  prototype.start = async function startPrepared() {
+    if (this.table().some((route) => route.path === '/{p*}')) await prepare(this);
     return start.call(this);
   };
-  prototype.start.emulatesHttpApi = true;
+  prototype.start.prepared = true;
 }
 
+/**
+ * Adds the HTTP API's routing and header rules to serverless-offline's HTTP server. No CORS is
+ * configured on the deployed API, so none is answered here either.
+ */
 function installHttpApiRules(server) {
   const routes = server.table().filter((route) => route.path !== '/{p*}');
   for (const route of routes) route.settings.response.ranges = false; // API Gateway sends the whole body

@@ -131,7 +131,7 @@ describe('Plugin: offline-gateway, edits', () => {
     const elsewhere = '/service/.esbuild/other-folder/.build/functions/hello.js';
     for (const file of [bundle, other, elsewhere]) cache[file] = { loaded: true };
     try {
-      await plugin.hooks['after:offline:functionsUpdated:cleanup']?.();
+      await plugin.hooks['before:offline:functionsUpdated:cleanup']?.();
       expect([bundle, other, elsewhere].map((file) => file in cache)).toEqual([false, true, true]);
     } finally {
       for (const file of [bundle, other, elsewhere]) delete cache[file];
@@ -143,7 +143,7 @@ describe('Plugin: offline-gateway, edits', () => {
     const cache = require.cache as Record<string, unknown>;
     const bundle = '/service/.esbuild/.build/functions/hello.js';
     cache[bundle] = { loaded: true };
-    await plugin.hooks['after:offline:functionsUpdated:cleanup']?.();
+    await plugin.hooks['before:offline:functionsUpdated:cleanup']?.();
     expect(bundle in cache).toBe(false);
   });
 });

@@ -1,0 +1,45 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+// patches/serverless-offline+<version>.patch gives sls offline Lambda's init phase and loads each
+// handler once per instance. It was written against one version's internals: an upgrade must fail
+// here, naming what to redo, not quietly lose the init phase or the speed.
+const ROOT = join(import.meta.dirname, '../..');
+const PATCH = readdirSync(join(ROOT, 'patches')).find((name) => name.startsWith('serverless-offline+'));
+const offlineRoot = join(createRequire(import.meta.url).resolve('serverless-offline'), '../..');
+
+/** What each patched file must contain, as the patch wrote it. */
+const PATCHED: Record<string, string[]> = {
+  'src/ServerlessOffline.js': ['await this.#lambda.init()'],
+  'src/lambda/Lambda.js': ['return this.#lambdaFunctionPool.init(this.#lambdas)'],
+  'src/lambda/LambdaFunctionPool.js': ['async init(lambdas)'],
+  'src/lambda/LambdaFunction.js': ['await this.#handlerRunner.init()'],
+  'src/lambda/handler-runner/HandlerRunner.js': ['await this.#runner.init?.()'],
+  'src/lambda/handler-runner/in-process-runner/InProcessRunner.js': [
+    'this.#handlerFunction ??= await load(',
+    'const handler = this.#handlerFunction ?? (await this.init())',
+  ],
+};
+
+describe('Patch: serverless-offline', () => {
+  it('is written for the installed version (package.json pins it)', () => {
+    const installed = JSON.parse(readFileSync(join(offlineRoot, 'package.json'), 'utf8')).version;
+    const pinned = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).devDependencies['serverless-offline'];
+
+    expect({ patch: PATCH, pinned }).toEqual({
+      patch: `serverless-offline+${installed}.patch`,
+      pinned: installed,
+    });
+  });
+
+  it.each(Object.entries(PATCHED))('is applied to %s', (file, markers) => {
+    const source = readFileSync(join(offlineRoot, file), 'utf8');
+    for (const marker of markers) {
+      expect(source.includes(marker), `node_modules/serverless-offline/${file} lacks "${marker}": redo ${PATCH}`).toBe(
+        true,
+      );
+    }
+  });
+});
