@@ -23,19 +23,26 @@ const glob = (pattern: string) =>
     'i',
   );
 
-/** Resolves !Sub, !Ref and !GetAtt as CloudFormation would in account ACCOUNT, region REGION. */
-function resolve(value: unknown, names: Record<string, string>): unknown {
-  if (Array.isArray(value)) return value.map((item) => resolve(item, names));
+/**
+ * Resolves Fn::Sub, Fn::Join, Ref and Fn::GetAtt as CloudFormation would in account ACCOUNT and `region`;
+ * a name not in `names` becomes `<Name>`, which matches no ARN pattern by accident.
+ */
+export function resolve(value: unknown, names: Record<string, string>, region = REGION): unknown {
+  if (Array.isArray(value)) return value.map((item) => resolve(item, names, region));
   if (value === null || typeof value !== 'object') return value;
   const object = value as Record<string, unknown>;
+  const pseudo: Record<string, string> = { 'AWS::Partition': 'aws', 'AWS::Region': region, 'AWS::AccountId': ACCOUNT };
   if ('Fn::Sub' in object) {
     const text = object['Fn::Sub'] as string;
-    const vars: Record<string, string> = { 'AWS::Partition': 'aws', 'AWS::Region': REGION, 'AWS::AccountId': ACCOUNT };
-    return text.replace(/\$\{([^}]+)\}/g, (_, name: string) => vars[name] ?? names[name] ?? `<${name}>`);
+    return text.replace(/\$\{([^}]+)\}/g, (_, name: string) => pseudo[name] ?? names[name] ?? `<${name}>`);
   }
-  if ('Ref' in object) return names[object.Ref as string] ?? `<${object.Ref}>`;
+  if ('Fn::Join' in object) {
+    const [separator, parts] = object['Fn::Join'] as [string, unknown[]];
+    return (resolve(parts, names, region) as unknown[]).join(separator);
+  }
+  if ('Ref' in object) return pseudo[object.Ref as string] ?? names[object.Ref as string] ?? `<${object.Ref}>`;
   if ('Fn::GetAtt' in object) return names[(object['Fn::GetAtt'] as string[])[0] as string] ?? '<GetAtt>';
-  return Object.fromEntries(Object.entries(object).map(([key, item]) => [key, resolve(item, names)]));
+  return Object.fromEntries(Object.entries(object).map(([key, item]) => [key, resolve(item, names, region)]));
 }
 
 interface RoleTemplate {
