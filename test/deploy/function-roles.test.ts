@@ -111,7 +111,7 @@ describe.each(['dev', 'prod'] as const)('Function roles: stage %s', (name) => {
   });
 
   it('keeps all of that within the permissions boundary the role stack defines', () => {
-    const boundary = loadRoleStack(ROLE_STACK).boundary;
+    const boundary = loadRoleStack(ROLE_STACK, name).boundary;
     const missing = functions().flatMap(([id, fn]) =>
       needs(fn)
         .filter(([action, resource]) => !allows(boundary, action, resource))
