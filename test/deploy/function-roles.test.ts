@@ -79,6 +79,27 @@ function roleStatements(role: CfnResource): Statement[] {
   return [...inline, ...managed];
 }
 
+/**
+ * Actions for which the Service Authorization Reference lists no resource type: a statement naming an
+ * ARN for them matches nothing, so they must be granted on "*" (codedeploy: the reference's CodeDeploy
+ * page, as generated into udondan/iam-floyd lib/generated/policy-statements/codedeploy.ts).
+ */
+const RESOURCELESS_ACTIONS = [
+  'codedeploy:GetDeploymentTarget',
+  'codedeploy:ListDeploymentTargets',
+  'xray:PutTraceSegments',
+  'xray:PutTelemetryRecords',
+  'cloudwatch:DescribeAlarms',
+  'cloudformation:ValidateTemplate',
+];
+/** Statements that grant a resourceless action on something narrower than "*". */
+const narrowed = (statements: Statement[]) =>
+  statements
+    .filter(
+      (statement) => !(Array.isArray(statement.Resource) ? statement.Resource : [statement.Resource]).includes('*'),
+    )
+    .flatMap((statement) => [statement.Action].flat().filter((action) => RESOURCELESS_ACTIONS.includes(action)));
+
 const stages: Record<'dev' | 'prod', PackagedStage> = {} as never;
 beforeAll(async () => {
   stages.dev = await packageStage('dev');
@@ -118,6 +139,16 @@ describe.each(['dev', 'prod'] as const)('Function roles: stage %s', (name) => {
         .map(([action, resource]) => `${id}: ${action} on ${resource}`),
     );
     expect(missing).toEqual([]);
+  });
+
+  it('grants the actions that take no resource type on "*", in every role of the template and the role stack', () => {
+    const templateRoles = resourcesOfType(stages[name], 'AWS::IAM::Role').flatMap(([, role]) => roleStatements(role));
+    const stack = loadRoleStack(ROLE_STACK, name);
+    const all = found([...templateRoles, ...stack.deployRole, ...stack.executionRole, ...stack.boundary], 'statement');
+    expect(
+      all.flatMap((statement) => [statement.Action].flat()).filter((a) => RESOURCELESS_ACTIONS.includes(a)).length,
+    ).toBeGreaterThan(3);
+    expect(narrowed(all)).toEqual([]);
   });
 
   it('traces every function in a stage with tracing on, the hook included (prod), and none in dev', () => {

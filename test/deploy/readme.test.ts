@@ -213,6 +213,18 @@ describe('README "Deploy to AWS": numbers equal those in the packaged templates'
     }
   });
 
+  it("Security names every DynamoDB action the dev functions' role gets", () => {
+    const security = deploySection().slice(deploySection().indexOf('**Security:**'));
+    const policies = resource(stages.dev, 'IamRoleLambdaExecution').Properties.Policies as {
+      PolicyDocument: { Statement: { Action: string[] }[] };
+    }[];
+    const actions = policies
+      .flatMap((policy) => policy.PolicyDocument.Statement.flatMap((statement) => statement.Action))
+      .filter((action) => action.startsWith('dynamodb:'));
+    expect(actions.length).toBeGreaterThan(0);
+    for (const action of actions) expect(security.slice(0, security.indexOf('\n\n'))).toContain(`\`${action}\``);
+  });
+
   it('the p99 alarm threshold (Operate it)', () => {
     const readme = number(section('Operate it').match(/`p99DurationAlarmMs` \(([\d,]+) ms\)/)?.[1] ?? 'NaN');
     for (const name of ['dev', 'prod'] as const) {
