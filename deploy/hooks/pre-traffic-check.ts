@@ -4,13 +4,17 @@
 // - health: GET must answer 200 "ok", so the new code, its configuration and its network reach the store.
 // - hello, helloAgain: a GET would open or count a live user's window, so the check sends HEAD, which the
 //   route answers 405 without touching the store: the bundle loads, its configuration is valid, it answers.
+// A throttled invoke is retried for a while: the new version shares its function's reserved concurrency
+// (prod reserves 2 for health) with live traffic, and one busy moment must not roll a deployment back.
+// Retrying is safe, as neither check changes anything.
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   CodeDeployClient,
   GetDeploymentTargetCommand,
   ListDeploymentTargetsCommand,
   PutLifecycleEventHookExecutionStatusCommand,
 } from '@aws-sdk/client-codedeploy';
-import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { InvokeCommand, type InvokeCommandOutput, LambdaClient } from '@aws-sdk/client-lambda';
 
 interface HookEvent {
   DeploymentId: string;
@@ -23,6 +27,9 @@ interface Answer {
 
 const codeDeploy = new CodeDeployClient({});
 const lambda = new LambdaClient({});
+/** How long a throttled invoke is retried, within the function's 30 s timeout; the SDK's own three attempts last ~1.5 s. */
+export const THROTTLE_RETRY_MS = 20_000;
+const THROTTLE_PAUSE_MS = 1_000;
 
 /** The function and version this deployment shifts traffic to. */
 async function targetOf(deploymentId: string) {
@@ -42,11 +49,25 @@ export function expectationFor(functionName: string) {
     : { method: 'HEAD', statusCode: 405, body: 'Method Not Allowed' };
 }
 
+/** Invokes, retrying while Lambda answers TooManyRequestsException (the reservation is busy), up to the deadline. */
+async function invoke(command: InvokeCommand, deadline: number): Promise<InvokeCommandOutput> {
+  for (;;) {
+    try {
+      return await lambda.send(command);
+    } catch (error) {
+      if ((error as Error).name !== 'TooManyRequestsException' || Date.now() + THROTTLE_PAUSE_MS > deadline)
+        throw error;
+      await sleep(THROTTLE_PAUSE_MS);
+    }
+  }
+}
+
 async function check(functionName: string, version: string): Promise<string | undefined> {
   const expected = expectationFor(functionName);
   const event = { version: '2.0', rawPath: '/', requestContext: { http: { method: expected.method } } };
-  const result = await lambda.send(
+  const result = await invoke(
     new InvokeCommand({ FunctionName: functionName, Qualifier: version, Payload: JSON.stringify(event) }),
+    Date.now() + THROTTLE_RETRY_MS,
   );
   if (result.FunctionError) return `${functionName}:${version} failed: ${result.FunctionError}`;
   const answer = JSON.parse(new TextDecoder().decode(result.Payload)) as Answer;

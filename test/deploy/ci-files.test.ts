@@ -27,8 +27,9 @@ describe('CI files that cannot run here', () => {
     });
   });
 
-  it('has a deploy-role template that passes cfn-lint', async () => {
-    expect(await check('cfn-lint', ['--', 'deploy/github-deploy-role.yml'])).toEqual({ code: 0, output: '' });
+  it('has role and OIDC provider templates that pass cfn-lint', async () => {
+    const templates = ['deploy/github-deploy-role.yml', 'deploy/github-oidc-provider.yml'];
+    expect(await check('cfn-lint', ['--', ...templates])).toEqual({ code: 0, output: '' });
   });
 });
 

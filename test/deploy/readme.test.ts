@@ -48,11 +48,14 @@ function table(text: string, column: string): Record<string, string>[] {
   return rows;
 }
 
-describe('README "Deploy to AWS": the one-time role stack', () => {
-  const command = () => {
-    const match = deploySection().match(/aws cloudformation deploy [^`]*?(?=\naws |\n```)/);
-    if (!match) throw new Error('no `aws cloudformation deploy` command in "Deploy to AWS"');
-    return match[0];
+describe('README "Deploy to AWS": the role stacks', () => {
+  const commands = () =>
+    [...deploySection().matchAll(/aws cloudformation deploy [^`]*?(?=\naws |\n```)/g)].map((m) => m[0]);
+  /** The command of the given stage's role stack. */
+  const command = (stage = 'dev') => {
+    const match = commands().find((c) => c.includes('deploy/github-deploy-role.yml') && c.includes(`Stage=${stage}`));
+    if (!match) throw new Error(`no role stack command for Stage=${stage} in "Deploy to AWS"`);
+    return match;
   };
   const templatePath = () => command().match(/--template-file (\S+)/)?.[1] ?? '';
   const template = () =>
@@ -67,17 +70,25 @@ describe('README "Deploy to AWS": the one-time role stack', () => {
     expect(existsSync(`${ROOT}${templatePath()}`)).toBe(true);
   });
 
-  it("passes every parameter without a default, and only the template's parameters", () => {
-    const passed = [...command().matchAll(/\s(\w+)=/g)].map((m) => m[1]);
-    expect(passed.length).toBeGreaterThan(0);
-    const parameters = Object.entries(template().Parameters);
-    expect(parameters.length).toBeGreaterThan(0);
-    expect(passed.filter((name) => !template().Parameters[name as string])).toEqual([]);
-    const required = parameters.filter(([, parameter]) => parameter.Default === undefined).map(([name]) => name);
-    expect(required.filter((name) => !passed.includes(name))).toEqual([]);
-    // The optional ones are explained in the text.
-    for (const [name] of parameters) expect(deploySection()).toContain(name);
+  it('deploys the OIDC provider once, and a role stack for each stage', () => {
+    expect(commands().filter((c) => c.includes('deploy/github-oidc-provider.yml'))).toHaveLength(1);
+    expect(command('dev')).not.toBe(command('prod'));
   });
+
+  it.each(['dev', 'prod'])(
+    "passes every parameter without a default, and only the template's parameters (%s)",
+    (stage) => {
+      const passed = [...command(stage).matchAll(/\s(\w+)=/g)].map((m) => m[1]);
+      expect(passed.length).toBeGreaterThan(0);
+      const parameters = Object.entries(template().Parameters);
+      expect(parameters.length).toBeGreaterThan(0);
+      expect(passed.filter((name) => !template().Parameters[name as string])).toEqual([]);
+      const required = parameters.filter(([, parameter]) => parameter.Default === undefined).map(([name]) => name);
+      expect(required.filter((name) => !passed.includes(name))).toEqual([]);
+      // The optional ones are explained in the text.
+      for (const [name] of parameters) expect(deploySection()).toContain(name);
+    },
+  );
 
   it('acknowledges named IAM resources, as the template has roles with names', () => {
     const named = Object.values(template().Resources).filter(
@@ -91,9 +102,47 @@ describe('README "Deploy to AWS": the one-time role stack', () => {
     const outputs = Object.keys(template().Outputs);
     expect(outputs.length).toBeGreaterThan(0);
     for (const output of outputs) expect(deploySection()).toContain(output);
-    const boundary = template().Resources.StackRoleBoundary?.Properties.ManagedPolicyName as string;
-    expect(deploySection()).toContain(`\`${boundary}\``);
-    expect(readFileSync(`${ROOT}deploy/boundary.yml`, 'utf8')).toContain(`policy/${boundary}`);
+    const name = template().Resources.StackRoleBoundary?.Properties.ManagedPolicyName as { 'Fn::Sub': string };
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: CloudFormation's Fn::Sub, not a JS template
+    expect(name['Fn::Sub']).toBe('elecle-hello-${Stage}-${AWS::Region}-boundary');
+    expect(deploySection()).toContain('`elecle-hello-<stage>-<region>-boundary`');
+    const boundaryFile = readFileSync(`${ROOT}deploy/boundary.yml`, 'utf8');
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: osls and Fn::Sub variables, not a JS template
+    expect(boundaryFile).toContain('policy/elecle-hello-${sls:stage}-${AWS::Region}-boundary');
+  });
+});
+
+describe('README "Deploy to AWS": the walkthrough names its region', () => {
+  /** Steps 1 to 5: from "1. Prerequisites" to "Not checked here". */
+  const walkthrough = () => {
+    const text = deploySection();
+    return text.slice(text.indexOf('**1. Prerequisites.**'), text.indexOf('**Not checked here**'));
+  };
+  /** Every `aws ...` and `npx sls ...` command in its code blocks and inline code, continuation lines joined. */
+  const awsCommands = () => {
+    const text = walkthrough().replace(/\\\n\s*/g, ' ');
+    const blocks = [...text.matchAll(/```sh\n([\s\S]*?)```/g)].flatMap((m) => (m[1] ?? '').split('\n'));
+    const inline = [...text.replace(/```[\s\S]*?```/g, '').matchAll(/`([^`\n]+)`/g)].map((m) =>
+      (m[1] ?? '').replace(/\n/g, ' '),
+    );
+    return [...blocks, ...inline].flatMap((line) =>
+      [...line.matchAll(/(?:^|\$\()\s*((?:aws|npx sls) [^|)#]*)/g)].map((m) => m[1]?.trim() ?? ''),
+    );
+  };
+
+  it('passes the same --region to every AWS CLI and sls command, one with zone IDs for its subnets', () => {
+    // `aws configure` sets up credentials; it calls no AWS API.
+    const commands = awsCommands().filter((c) => !c.startsWith('aws configure'));
+    expect(commands.length).toBeGreaterThan(10);
+    expect(commands.filter((c) => !/--region \S+/.test(c))).toEqual([]);
+    const regions = new Set(commands.map((c) => c.match(/--region (\S+)/)?.[1]));
+    expect(regions.size).toBe(1);
+    const zones = readFileSync(`${ROOT}deploy/network/zone-ids.yml`, 'utf8');
+    expect(zones).toMatch(new RegExp(`^${[...regions][0]}:`, 'm'));
+  });
+
+  it('says what a role stack covers: one stage in one region', () => {
+    expect(walkthrough()).toMatch(/one\s+role stack per stage, each covering that stage in one region only/);
   });
 });
 
@@ -162,6 +211,18 @@ describe('README "Deploy to AWS": numbers equal those in the packaged templates'
     for (const name of ['dev', 'prod'] as const) {
       for (const fn of routeFunctions(stages[name])) expect(fn.Properties.MemorySize).toBe(readme);
     }
+  });
+
+  it("Security names every DynamoDB action the dev functions' role gets", () => {
+    const security = deploySection().slice(deploySection().indexOf('**Security:**'));
+    const policies = resource(stages.dev, 'IamRoleLambdaExecution').Properties.Policies as {
+      PolicyDocument: { Statement: { Action: string[] }[] };
+    }[];
+    const actions = policies
+      .flatMap((policy) => policy.PolicyDocument.Statement.flatMap((statement) => statement.Action))
+      .filter((action) => action.startsWith('dynamodb:'));
+    expect(actions.length).toBeGreaterThan(0);
+    for (const action of actions) expect(security.slice(0, security.indexOf('\n\n'))).toContain(`\`${action}\``);
   });
 
   it('the p99 alarm threshold (Operate it)', () => {
