@@ -21,7 +21,7 @@ export PATH="$PWD/node_modules/.bin:$PATH"
 state=$(mktemp -d)
 pids=()
 cleanup() {
-  for pid in "${pids[@]}"; do kill -- "-$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
   [ -z "$ref" ] || git worktree remove --force "$state/ref" 2>/dev/null || true
   rm -rf "$state"
 }
@@ -31,16 +31,19 @@ redis_port=26500
 redis-server --port "$redis_port" --save '' --appendonly no --daemonize no --logfile "$state/redis.log" &
 pids+=($!)
 
-# serve NAME FOLDER HTTP_PORT DATABASE: sls offline in FOLDER, counting in its own Redis database.
+# serve NAME FOLDER HTTP_PORT DATABASE: sls offline in FOLDER, counting in its own Redis database;
+# its output through a pipe to a log that is printed if it does not start.
 serve() {
-  (cd "$2" && REDIS_URL="redis://127.0.0.1:$redis_port/$4" exec setsid node node_modules/.bin/sls offline start \
-    --stage local --httpPort "$3" --lambdaPort $(($3 + 2)) 2>&1 | cat >/dev/null) &
-  pids+=($!)
+  (cd "$2" && REDIS_URL="redis://127.0.0.1:$redis_port/$4" setsid node node_modules/.bin/sls offline start \
+    --stage local --httpPort "$3" --lambdaPort $(($3 + 2)) 2>&1 | cat >"$state/$3.log") &
   for _ in $(seq 240); do
-    curl -fs -o /dev/null "http://127.0.0.1:$3/health" && return 0
+    [ "$(curl -s "http://127.0.0.1:$3/hello/again")" == "Expired!" ] && break
     sleep 0.5
   done
-  echo "$1 did not start on port $3" >&2
+  pids+=("$(pgrep -f -- "--httpPort $3 ")")
+  [ "$(curl -s "http://127.0.0.1:$3/hello/again")" == "Expired!" ] && return 0
+  echo "$1 did not start on port $3:" >&2
+  tail -20 "$state/$3.log" >&2
   exit 1
 }
 

@@ -6,10 +6,12 @@
 //   cold     a fresh node process importing each packaged bundle, to its first answer
 // Each row first asks its layer with the window closed: every answer must count as unexpected,
 // or the row's own count of unexpected answers would prove nothing.
-// Prints one table and writes results.json and its chart, results.svg, to bench/ (or BENCH_OUT_DIR).
+// Prints one table, a warning for each layer more than 10% worse than in the committed
+// bench/results.json (as a share of the same run's limit row), and writes results.json and its
+// chart, results.svg, to bench/ (or BENCH_OUT_DIR).
 // BENCH_SECONDS / BENCH_WARMUP_S shorten a run.
 import { execFileSync, fork } from 'node:child_process';
-import { statSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,7 +20,8 @@ import { INCREMENT_WHILE_OPEN } from '../lib/counter/redis';
 import { startOffline } from '../test/support/offline';
 import { type BundleRun, invokeBundle, packageStage } from '../test/support/packaged-stage';
 import { TestRedisServer } from '../test/support/redis-server';
-import { type BenchRow, benchChart } from './chart.mjs';
+import { type BenchResults, type BenchRow, benchChart } from './chart.mjs';
+import { describeRegressions, regressions } from './regressions.mjs';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
@@ -244,6 +247,7 @@ console.log(
 );
 if (blind.length > 0) process.exitCode = 1;
 
+const committed = JSON.parse(readFileSync(join(ROOT, 'bench/results.json'), 'utf8')) as BenchResults;
 const results = {
   date: new Date().toISOString(),
   machine: { cpus: cpus().length, model: cpus()[0]?.model, node: process.version },
@@ -253,6 +257,8 @@ const results = {
   redisBenchmark: scale,
   coldStarts: cold,
 };
+// A slowdown must be seen: each layer against the committed run, as a share of its own run's limit.
+for (const line of describeRegressions(regressions(results, committed), committed)) console.log(line);
 writeFileSync(join(OUT_DIR, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
 writeFileSync(join(OUT_DIR, 'results.svg'), benchChart(results));
 console.log(`written: ${join(OUT_DIR, 'results.json')}, results.svg`);

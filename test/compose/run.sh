@@ -67,18 +67,11 @@ kill "$watch_pid" 2>/dev/null
 wait "$watch_pid" 2>/dev/null
 watch_pid=
 
-# A burst on the fresh stack: /hello/again's function loads and connects inside the burst, which a
-# per-command timer once turned into hundreds of 503s for increments Redis had made.
+# A burst on the fresh stack. Every function was loaded and connected before the app listened (the
+# init phase); a per-command timer once turned such a burst into hundreds of 503s for increments
+# Redis had made. bash test/compose/cold-burst.sh repeats this on fresh stacks.
 check "GET /hello on the fresh stack" "Hello ELECLE 1" "$(body /hello)"
-burst=$(node -e '
-  const url = process.argv[1];
-  Promise.all(Array.from({ length: 1000 }, () => fetch(url).then(async (r) => `${r.status} ${await r.text()}`)))
-    .then((answers) => {
-      const numbers = answers.filter((a) => /^200 Hello ELECLE \d+$/.test(a)).map((a) => Number(a.split(" ").pop()));
-      const exact = numbers.length === 1000 && [...numbers].sort((a, b) => a - b).every((n, i) => n === i + 2);
-      console.log(exact ? "2..1001 once each" : `${1000 - numbers.length} not counted: ${answers.filter((a) => !a.startsWith("200")).slice(0, 3).join("; ")}`);
-    });
-' "$base/hello/again")
+burst=$(node test/compose/burst.mjs "$base/hello/again")
 check "1,000 concurrent /hello/again return 2..1001 exactly once, no 503" "2..1001 once each" "$burst"
 redis DEL hello:count >/dev/null
 check "GET /hello/again before any /hello" "Expired!" "$(body /hello/again)"
