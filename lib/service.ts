@@ -8,6 +8,9 @@ export interface Service {
   store: CounterStore;
 }
 
+/** How long the init phase tries to reach the store (Lambda allows an init phase 10 s). */
+const INIT_PATIENCE_MS = 5_000;
+
 type Built = { service: Service; uninstrumentedStore: CounterStore } | { error: unknown };
 
 /**
@@ -31,18 +34,26 @@ async function build(): Promise<Built> {
 
 /**
  * This instance's init phase: true once the service is built and its store has answered a read
- * that changes nothing; false when it could not be (the reason is logged, and requests answer 503
- * until the store works). Never rejects. It starts at import, so in Lambda the connection opens
+ * that changes nothing; false when it could not be within INIT_PATIENCE_MS (the reason is logged,
+ * and requests answer 503 until the store works). Never rejects. It starts at import, so in Lambda the connection opens
  * during the init phase; `sls offline` waits for it before it accepts a request
  * (tools/offline-gateway.cjs), so a first burst never waits for a connection. The read is not a
  * request: it records no metric.
  */
 export const initialized: Promise<boolean> = built.then(async (outcome) => {
   if ('error' in outcome) return false;
-  return outcome.uninstrumentedStore.ping().then(
-    () => true,
-    () => false,
-  );
+  // No request is waiting yet: a connection that one request would give up on (a busy machine
+  // loading the other functions, a slow DNS answer in a container) is tried again, for a while.
+  const giveUpAt = Date.now() + INIT_PATIENCE_MS;
+  for (;;) {
+    try {
+      await outcome.uninstrumentedStore.ping();
+      return true;
+    } catch {
+      if (Date.now() >= giveUpAt) return false;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
 });
 
 /** The instance's service, or the error that kept it from starting (every request answers it). */

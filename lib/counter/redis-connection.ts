@@ -161,6 +161,16 @@ export class RedisConnection {
       let lastError: unknown;
       let refusedDatabase: unknown;
       let refusedCredentials: StoreUnavailableError | undefined;
+      // A host name's DNS lookup is a step too: in a container (REDIS_URL=redis://redis:6379) on a
+      // busy machine it can take longer than the timeout. The socket exists once 'connecting' has
+      // been emitted and the connector's promise has settled: look for it after this turn.
+      client.once('connecting', () =>
+        setImmediate(() =>
+          client.stream?.once('lookup', () => {
+            link.steps += 1;
+          }),
+        ),
+      );
       client.on('connect', () => {
         link.steps += 1;
         // Each reply of the handshake (CLIENT SETINFO, SELECT, INFO) is a step too: in a busy
