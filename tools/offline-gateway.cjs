@@ -1,5 +1,5 @@
 // `sls offline` made to answer as the deployed HTTP API does, and to start and stop with messages a
-// person can act on. serverless-offline 14.8 has no option for any of this (README "Local answers
+// person can act on. serverless-offline 14.8 has no option for any of this (docs/local-vs-api-gateway.md "Local answers
 // vs API Gateway"): it reflects every Origin with credentials, answers OPTIONS 200, strips trailing
 // slashes, resolves dot segments and percent-escapes, serves Range requests 206 and answers 404
 // with a JSON list of every route. Local runs only: every hook here is one of `offline start`'s.

@@ -1,5 +1,6 @@
-// The README's "Deploy to AWS" walkthrough and its numbers, checked against the packaged templates
-// and the role stack's template: a change to one without the other fails here.
+// The "Deploy to AWS" walkthrough (docs/deploying.md), the README's short version of it, and their
+// numbers, checked against the packaged templates and the role stack's template: a change to one
+// without the other fails here.
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -7,7 +8,6 @@ import { yamlParse } from 'yaml-cfn';
 import { type CfnResource, type PackagedStage, packageStage, resourcesOfType } from '../support/packaged-stage';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const README = readFileSync(`${ROOT}README.md`, 'utf8');
 const stages: Record<'dev' | 'prod', PackagedStage> = {} as never;
 
 beforeAll(async () => {
@@ -15,14 +15,15 @@ beforeAll(async () => {
   stages.prod = await packageStage('prod');
 }, 120_000);
 
-/** The README from a `## ` heading to the next one. */
-function section(heading: string): string {
-  const start = README.indexOf(`\n## ${heading}\n`);
-  if (start < 0) throw new Error(`README has no section "${heading}"`);
-  const end = README.indexOf('\n## ', start + 1);
-  return README.slice(start, end < 0 ? undefined : end);
+/** A markdown file of the repository from a `## ` heading to the next one. */
+function section(file: string, heading: string): string {
+  const text = readFileSync(`${ROOT}${file}`, 'utf8');
+  const start = text.indexOf(`\n## ${heading}\n`);
+  if (start < 0) throw new Error(`${file} has no section "${heading}"`);
+  const end = text.indexOf('\n## ', start + 1);
+  return text.slice(start, end < 0 ? undefined : end);
 }
-const deploySection = () => section('Deploy to AWS');
+const deploySection = () => section('docs/deploying.md', 'Deploy to AWS');
 const number = (text: string | undefined) => Number((text ?? 'NaN').replace(/,/g, ''));
 const resource = (stage: PackagedStage, id: string) => {
   expect(stage.resources[id], id).toBeDefined();
@@ -48,7 +49,7 @@ function table(text: string, column: string): Record<string, string>[] {
   return rows;
 }
 
-describe('README "Deploy to AWS": the role stacks', () => {
+describe('docs/deploying.md "Deploy to AWS": the role stacks', () => {
   const commands = () =>
     [...deploySection().matchAll(/aws cloudformation deploy [^`]*?(?=\naws |\n```)/g)].map((m) => m[0]);
   /** The command of the given stage's role stack. */
@@ -112,15 +113,15 @@ describe('README "Deploy to AWS": the role stacks', () => {
   });
 });
 
-describe('README "Deploy to AWS": the walkthrough names its region', () => {
+describe('"Deploy to AWS": the walkthrough and the README name one region', () => {
   /** Steps 1 to 5: from "1. Prerequisites" to "Not checked here". */
   const walkthrough = () => {
     const text = deploySection();
     return text.slice(text.indexOf('**1. Prerequisites.**'), text.indexOf('**Not checked here**'));
   };
-  /** Every `aws ...` and `npx sls ...` command in its code blocks and inline code, continuation lines joined. */
-  const awsCommands = () => {
-    const text = walkthrough().replace(/\\\n\s*/g, ' ');
+  /** Every `aws ...` and `npx sls ...` command in the code blocks and inline code of `markdown`, continuation lines joined. */
+  const awsCommands = (markdown = walkthrough()) => {
+    const text = markdown.replace(/\\\n\s*/g, ' ');
     const blocks = [...text.matchAll(/```sh\n([\s\S]*?)```/g)].flatMap((m) => (m[1] ?? '').split('\n'));
     const inline = [...text.replace(/```[\s\S]*?```/g, '').matchAll(/`([^`\n]+)`/g)].map((m) =>
       (m[1] ?? '').replace(/\n/g, ' '),
@@ -141,12 +142,19 @@ describe('README "Deploy to AWS": the walkthrough names its region', () => {
     expect(zones).toMatch(new RegExp(`^${[...regions][0]}:`, 'm'));
   });
 
+  it("the README's short version passes the walkthrough's --region to each of its commands", () => {
+    const readme = awsCommands(section('README.md', 'Deploy to AWS'));
+    expect(readme.length).toBeGreaterThan(2);
+    const region = awsCommands()[0]?.match(/--region (\S+)/)?.[1];
+    expect(readme.filter((c) => !c.includes(`--region ${region}`))).toEqual([]);
+  });
+
   it('says what a role stack covers: one stage in one region', () => {
     expect(walkthrough()).toMatch(/one\s+role stack per stage, each covering that stage in one region only/);
   });
 });
 
-describe('README "Deploy to AWS": numbers equal those in the packaged templates', () => {
+describe('docs/deploying.md "Deploy to AWS": numbers equal those in the packaged templates', () => {
   const routeFunctions = (stage: PackagedStage) =>
     ['HelloLambdaFunction', 'HelloAgainLambdaFunction', 'HealthLambdaFunction'].map((id) => resource(stage, id));
 
@@ -177,7 +185,7 @@ describe('README "Deploy to AWS": numbers equal those in the packaged templates'
     expect(deploySection()).toContain(`at least ${total + 100}`);
   });
 
-  it('dev reserves none, so the README may say it deploys on a limit of 10', () => {
+  it('dev reserves none, so the walkthrough may say it deploys on a limit of 10', () => {
     for (const fn of routeFunctions(stages.dev)) expect(fn.Properties.ReservedConcurrentExecutions).toBeUndefined();
     expect(deploySection()).toMatch(/dev reserves no(ne| concurrency)/);
   });
@@ -226,7 +234,9 @@ describe('README "Deploy to AWS": numbers equal those in the packaged templates'
   });
 
   it('the p99 alarm threshold (Operate it)', () => {
-    const readme = number(section('Operate it').match(/`p99DurationAlarmMs` \(([\d,]+) ms\)/)?.[1] ?? 'NaN');
+    const readme = number(
+      section('docs/operating.md', 'Operate it').match(/`p99DurationAlarmMs` \(([\d,]+) ms\)/)?.[1] ?? 'NaN',
+    );
     for (const name of ['dev', 'prod'] as const) {
       expect(resource(stages[name], 'SlowRequestsAlarm').Properties.Threshold).toBe(readme);
     }

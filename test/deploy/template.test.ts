@@ -77,7 +77,8 @@ describe.each(['dev', 'prod'] as const)('Template: stage %s, packaged offline', 
     const { ThrottlingRateLimit: rate = 0, ThrottlingBurstLimit: burst = 0 } = stage.Properties
       .DefaultRouteSettings as Record<string, number>;
     expect(rate).toBeGreaterThan(0);
-    // Two counting routes share one store: DynamoDB ~1,000 writes/s to one item, the cache ~2,500 (README "Capacity").
+    // Two counting routes share one store: DynamoDB ~1,000 writes/s to one item, the cache ~2,500
+    // (docs/deploying.md "Capacity").
     expect(2 * rate).toBeLessThan(name === 'dev' ? 1_000 : 2_500);
     expect(burst).toBeGreaterThan(0);
   });
@@ -205,7 +206,7 @@ describe.each(['dev', 'prod'] as const)('Template: stage %s, packaged offline', 
 
   it("lets the route functions' role report hook results only for this stage's three deployment groups", () => {
     // serverless-plugin-canary-deployments adds this to the shared role whenever a function has a
-    // hook, with no setting to leave it out; README "Deploy to AWS" (Rollout) says why it stays.
+    // hook, with no setting to leave it out; docs/deploying.md "Deploy to AWS" (Rollout) says why it stays.
     const codeDeploy = statements(stages[name]).filter((statement) =>
       statement.Action.some((action) => action.startsWith('codedeploy:')),
     );

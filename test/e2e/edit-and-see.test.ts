@@ -50,7 +50,7 @@ describe('Edit and see: npm start serves an edited file on the next request', ()
     writeFileSync(file, original);
     const restoredMs = await msUntil(offline, '/hello', 'Hello ELECLE 1', 20_000);
 
-    // Assess: a bound for a busy machine (two test files at once); the README's times are measured idle.
+    // Assess: a bound for a busy machine (two test files at once); docs/running-locally.md's times are measured idle.
     console.info(`edit served after ${Math.round(editedMs)} ms, undo after ${Math.round(restoredMs)} ms`);
     expect(editedMs).toBeLessThan(15_000);
     expect(restoredMs).toBeLessThan(15_000);

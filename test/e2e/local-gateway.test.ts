@@ -1,5 +1,5 @@
 // `sls offline` answering as the deployed HTTP API does (tools/offline-gateway.cjs), the table in the
-// README "Local answers vs API Gateway", and what starting on a taken or moved port says.
+// docs/local-vs-api-gateway.md "Local answers vs API Gateway", and what starting on a taken or moved port says.
 import { request } from 'node:http';
 import { createServer, type Server } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

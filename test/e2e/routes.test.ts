@@ -60,7 +60,7 @@ describe('HTTP: /hello and /hello/again through serverless-offline and Redis', (
   });
 
   it.each([
-    ['HEAD', '/hello', 404], // no route matches HEAD, as in API Gateway (README "Local answers vs API Gateway")
+    ['HEAD', '/hello', 404], // no route matches HEAD, as in API Gateway (docs/local-vs-api-gateway.md)
     ['HEAD', '/hello/again', 404],
     ['POST', '/hello', 404],
     ['PUT', '/hello/again', 404],

@@ -14,7 +14,7 @@ describe('Function: benchChart', () => {
     for (const row of committed.rows) expect(svg).toContain(`>${row.layer}, c=${row.concurrency}`);
   });
 
-  it('is what README shows: bench/results.svg is the chart of bench/results.json (npm run bench:chart)', () => {
+  it('is what docs/performance.md shows: bench/results.svg is the chart of bench/results.json (npm run bench:chart)', () => {
     expect(readFileSync(`${BENCH}results.svg`, 'utf8')).toBe(benchChart(committed));
   });
 });
