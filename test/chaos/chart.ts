@@ -44,8 +44,11 @@ function marks(points: [number, number][], draw: string): string {
   return [...unique].join('');
 }
 
+/** What a chart draws of a chaos run. */
+export type ChartedRun = Pick<ChaosResult, 'store' | 'seconds' | 'seed' | 'anomalies' | 'timeline'>;
+
 /** The SVG chart of a chaos run's timeline. */
-export function chaosChart(result: Pick<ChaosResult, 'store' | 'seconds' | 'seed' | 'anomalies' | 'timeline'>): string {
+export function chaosChart(result: ChartedRun): string {
   const { start, end, faults, operations } = result.timeline;
   const seconds = Math.max((end - start) / 1000, 1);
   const highest = operations.reduce((max, op) => Math.max(max, Number(NUMBER.exec(op.body)?.[1] ?? 0)), 1);
