@@ -2,7 +2,7 @@
 // time, 0.3-1.5 s held, 0.5-2 s of calm), and answers at a steady rate that count up in 2-second
 // windows, answer 503 or fail during most faults and Expired! after a fault that loses the data.
 import type { FaultSpan } from '../chaos/chaos';
-import type { ChartedRun } from '../chaos/chart';
+import type { ChartedRun } from '../chaos/chart-svg';
 import type { Operation } from '../chaos/history';
 
 const START = 1_800_000_000_000;
