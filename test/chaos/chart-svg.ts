@@ -89,3 +89,24 @@ export function page(result: ChartedRun, size: { height: number; title: string; 
     '',
   ].join('\n');
 }
+
+/** A swatch and its label; without a colour, just the label. */
+export interface LegendEntry {
+  label: string;
+  color?: string;
+}
+
+/** Legend entries left to right from `top`, onto a new row when one is full. */
+export function legend(entries: readonly LegendEntry[], top: number): { svg: string[]; bottom: number } {
+  const charWidth = 7; // about, for 12 px system-ui: enough to keep entries from touching
+  let [x, y] = [LEFT, top];
+  const svg = entries.map(({ label, color }) => {
+    const width = (color ? 20 : 0) + label.length * charWidth + 16;
+    if (x + width > RIGHT && x > LEFT) [x, y] = [LEFT, y + 20];
+    const swatch = color ? `<rect x="${x}" y="${y}" width="14" height="12" fill="${color}"/>` : '';
+    const text = `<text x="${color ? x + 20 : x}" y="${y + 10}">${label}</text>`;
+    x += width;
+    return swatch + text;
+  });
+  return { svg, bottom: y + 12 };
+}

@@ -1,5 +1,7 @@
-// The chart of a chaos run (`npm run chaos -- --chart file.svg`): every answer over time, the
-// number it carried or the lane of its outcome, with the faults shaded and labelled by kind.
+// The chart of a chaos run (`npm run chaos -- --chart file.svg`). A short run is drawn answer by
+// answer: the number each carried or the lane of its outcome, with the faults shaded and labelled
+// by kind. A long run would print its labels over each other, so it gets the summary instead.
+import { summaryChart } from './chart-summary';
 import {
   axisTitles,
   type ChartedRun,
@@ -23,6 +25,18 @@ const PLOT_TOP = 104; // title, subtitle, legend, then the fault labels inside t
 const PLOT_HEIGHT = 260;
 const LANE_HEIGHT = 16;
 const FAULT_COLOR = '#bf8700';
+/** How far apart a fault label (12 px text turned on its side) needs the next one to start. */
+const LABEL_WIDTH = 14;
+/** Beyond this a 2-second window is narrower than a label, and its climbing numbers a smear. */
+const LONGEST_DRAWN_ANSWER_BY_ANSWER_SECONDS = 120;
+
+/** Whether every fault label fits beside the next, and every window's climb can be seen. */
+function readsAnswerByAnswer(timeline: ChartedRun['timeline']): boolean {
+  const { seconds, x } = timeScale(timeline);
+  const starts = timeline.faults.map((fault) => x(fault.start)).sort((a, b) => a - b);
+  const labelsFit = starts.every((at, i) => i === 0 || at - (starts[i - 1] ?? at) >= LABEL_WIDTH);
+  return labelsFit && seconds <= LONGEST_DRAWN_ANSWER_BY_ANSWER_SECONDS;
+}
 
 /**
  * One mark per answer, except that answers landing on the same pixel share one: a run of
@@ -35,6 +49,10 @@ function marks(points: [number, number][], draw: string): string {
 
 /** The SVG chart of a chaos run's timeline. */
 export function chaosChart(result: ChartedRun): string {
+  return readsAnswerByAnswer(result.timeline) ? answerByAnswerChart(result) : summaryChart(result);
+}
+
+function answerByAnswerChart(result: ChartedRun): string {
   const { faults, operations } = result.timeline;
   const highest = operations.reduce((max, op) => Math.max(max, numberIn(op) ?? 0), 1);
   const yStep = step(highest, 5);
