@@ -1,7 +1,8 @@
 // npm run chaos -- [--minutes N] [--store redis|dynamodb] [--seed S] [--chart file.svg]
 // Load with random faults against real serverless-offline and a real store behind a fault proxy;
 // prints one table row per store and every anomaly the history checker found. Exit 1 on any.
-// --chart (with one --store) draws the run: every answer over time, the faults shaded.
+// --chart (with one --store) draws the run: every answer over time, the faults shaded; a long run
+// as answers per second by kind, the faults as a band by kind (test/chaos/chart.ts says when).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';

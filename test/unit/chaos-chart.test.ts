@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { ChaosResult } from '../chaos/chaos';
 import { chaosChart } from '../chaos/chart';
 import type { Operation } from '../chaos/history';
+import { syntheticChaosRun } from '../support/synthetic-chaos-run';
 
 const START = 1_800_000_000_000;
 const answer = (atMs: number, status: number, body: string): Operation => ({
@@ -76,6 +77,11 @@ describe('Function: chaosChart', () => {
     expect(two?.x).toBeLessThan(three?.x as number);
     expect(one?.y).toBeGreaterThan(two?.y as number);
     expect(two?.y).toBeGreaterThan(three?.y as number);
+  });
+
+  it('draws a half-minute run answer by answer, byte for byte as before long runs were summarised', async () => {
+    const halfMinute = syntheticChaosRun(30, ['freeze', 'hang-new', 'flush', 'reset', 'half-open']);
+    await expect(chaosChart(halfMinute)).toMatchFileSnapshot('./__snapshots__/chaos-chart-half-minute.svg');
   });
 
   it('names the command that reruns it, and how many answers and faults it drew', () => {
