@@ -12,7 +12,7 @@
 //   (the throttled error's cause), redis.ts:98 (the clock warning's bound).
 // - deadline.ts:26, :32, :38 (`settled` guards after a timeout): resolving or rejecting a promise
 //   that has settled does nothing, and clearing a timer that fired does nothing. Equivalent.
-// - config.ts:123 `[^/]+` → `[^/]`: at least one character either way. Equivalent.
+// - store-addresses.ts (was config.ts:123) `[^/]+` → `[^/]`: at least one character either way. Equivalent.
 // - http.ts:88, :106 (`count` always spread): an undefined count is dropped when the line is
 //   written as JSON and is never read. Equivalent.
 // - dynamodb.ts:146 (name of a thrown non-Error): the SDK throws only Errors. Not reachable.

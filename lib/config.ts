@@ -1,4 +1,8 @@
+import { type Env, readNumber, value } from './env-values';
 import { ConfigError } from './errors';
+import { readEndpoint, readRedisUrl, readTableName, redactUrl } from './store-addresses';
+
+export { redactUrl };
 
 export type StoreConfig =
   | { kind: 'memory' }
@@ -10,8 +14,6 @@ export interface Config {
   windowMs: number;
   store: StoreConfig;
 }
-
-type Env = Record<string, string | undefined>;
 
 const STORE_KINDS = ['memory', 'redis', 'dynamodb'] as const;
 const DEFAULT_WINDOW_SECONDS = 30;
@@ -79,82 +81,6 @@ function readStoreConfig(env: Env): StoreConfig {
 
 function readStoreTimeout(env: Env): number {
   return readNumber(env, 'STORE_TIMEOUT_MS', DEFAULT_STORE_TIMEOUT_MS, { min: 10, max: 60_000, integer: true });
-}
-
-function readRedisUrl(env: Env): string {
-  const raw = value(env, 'REDIS_URL');
-  if (!raw) {
-    throw new ConfigError('REDIS_URL', 'is required when COUNTER_STORE is "redis" (e.g. redis://localhost:6379)');
-  }
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    throw new ConfigError('REDIS_URL', `is not a URL (expected redis://host:port or rediss://host:port)`);
-  }
-  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') {
-    throw new ConfigError('REDIS_URL', `must start with redis:// or rediss:// (got "${url.protocol}//")`);
-  }
-  if (!url.hostname) {
-    throw new ConfigError('REDIS_URL', 'has no host');
-  }
-  if (!/^\/?(\d{1,5})?$/.test(url.pathname)) {
-    throw new ConfigError('REDIS_URL', `must name a database by its number, as in /0 (got "${url.pathname}")`);
-  }
-  return raw;
-}
-
-function readTableName(env: Env): string {
-  const table = value(env, 'DYNAMODB_TABLE');
-  if (!table) throw new ConfigError('DYNAMODB_TABLE', 'is required when COUNTER_STORE is "dynamodb"');
-  if (!/^[A-Za-z0-9_.-]{3,255}$/.test(table)) {
-    throw new ConfigError(
-      'DYNAMODB_TABLE',
-      `is not a DynamoDB table name (3-255 of A-Z a-z 0-9 _ . -; got "${table}")`,
-    );
-  }
-  return table;
-}
-
-/** For DynamoDB-compatible servers (dynalite, DynamoDB Local); unset in AWS. */
-function readEndpoint(env: Env): string | undefined {
-  const endpoint = value(env, 'DYNAMODB_ENDPOINT');
-  if (endpoint === undefined) return undefined;
-  if (!/^https?:\/\/[^/]+/.test(endpoint)) {
-    throw new ConfigError('DYNAMODB_ENDPOINT', `must be an http:// or https:// URL (got "${endpoint}")`);
-  }
-  return endpoint;
-}
-
-function readNumber(
-  env: Env,
-  name: string,
-  fallback: number,
-  { min, max, integer = false }: { min: number; max: number; integer?: boolean },
-): number {
-  const raw = value(env, name);
-  if (raw === undefined) return fallback;
-  const parsed = Number(raw);
-  const kind = integer ? 'a whole number' : 'a number';
-  if (!/^\s*[0-9.]+\s*$/.test(raw) || !Number.isFinite(parsed) || (integer && !Number.isInteger(parsed))) {
-    throw new ConfigError(name, `must be ${kind} from ${min} to ${max} (got "${raw}")`);
-  }
-  if (parsed < min || parsed > max) {
-    throw new ConfigError(name, `must be ${kind} from ${min} to ${max} (got ${raw})`);
-  }
-  return parsed;
-}
-
-function value(env: Env, name: string): string | undefined {
-  const raw = env[name]?.trim();
-  return raw ? raw : undefined;
-}
-
-/** The URL with any password replaced, fit for a log line. */
-export function redactUrl(raw: string): string {
-  const url = new URL(raw);
-  if (url.password) url.password = '****';
-  return url.toString();
 }
 
 /** One line for the startup log: which store, where. */
