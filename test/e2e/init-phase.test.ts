@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../support/free-port';
+import { FaultProxy } from '../support/fault-proxy';
+import { freePort, sleep } from '../support/free-port';
 import { type Offline, startOffline } from '../support/offline';
-import { countClients } from '../support/redis-server';
+import { countClients, TestRedisServer } from '../support/redis-server';
 import { type RedisStack, startRedisStack } from '../support/redis-stack';
 
 const FUNCTIONS = ['hello', 'helloAgain', 'health'];
@@ -55,5 +56,39 @@ describe("HTTP: Lambda's init phase with Redis not answering", () => {
     }
     const answer = await offline.get('/hello');
     expect({ status: answer.status, body: answer.body }).toEqual({ status: 503, body: 'Service Unavailable' });
+  });
+});
+
+describe("HTTP: Lambda's init phase with a first connection that never answers", () => {
+  let redis: TestRedisServer;
+  let proxy: FaultProxy;
+  let offline: Offline;
+
+  beforeAll(async () => {
+    // Prepare: each function's first connection is accepted and then hangs, as under a machine too
+    // busy to answer; a second attempt, a second after all three hung, goes through.
+    redis = await TestRedisServer.start();
+    proxy = await FaultProxy.start(redis.port);
+    proxy.setNewConnections('hang');
+    const healLater = (async () => {
+      while (proxy.accepted < FUNCTIONS.length) await sleep(50);
+      await sleep(1_000);
+      proxy.setNewConnections('forward');
+    })();
+    offline = await startOffline({ env: { REDIS_URL: proxy.rewrite(redis.url) } });
+    await healLater;
+  });
+
+  afterAll(async () => {
+    await offline?.stop();
+    await proxy?.stop();
+    await redis?.stop();
+  });
+
+  it('tries again until the store answers, then says each function is ready', async () => {
+    for (const name of FUNCTIONS) {
+      expect(offline.output()).toMatch(new RegExp(`Function ${name} ready in \\d+ ms: handler loaded`));
+    }
+    expect((await offline.get('/hello')).body).toBe('Hello ELECLE 1');
   });
 });
