@@ -11,11 +11,16 @@ const KEY = 'hello:count';
 async function limitCall() {
   const { Redis } = createRequire(import.meta.url)('ioredis');
   const client = new Redis(REDIS_URL);
-  client.defineCommand('incrementWhileOpen', { numberOfKeys: 1, lua: SCRIPT });
-  // The adapter's deadline argument: far enough ahead that the script always runs.
-  const deadline = () => Date.now() + 60_000;
-  await client.incrementWhileOpen(KEY, deadline()); // loads the script: EVALSHA from here on
-  return async () => typeof (await client.incrementWhileOpen(KEY, deadline())) === 'number';
+  client.defineCommand('incrementWhileOpen', { numberOfKeys: 2, lua: SCRIPT });
+  // The adapter's arguments: a record key per request, a deadline far enough ahead that the script
+  // always runs, and the record kept 1.5 s past it (as the adapter does with its default timeout).
+  let request = 0;
+  const increment = () => {
+    const deadline = Date.now() + 5_000;
+    return client.incrementWhileOpen(KEY, `{${KEY}}:outcome:bench-${++request}`, deadline, deadline + 1_500);
+  };
+  await increment(); // loads the script: EVALSHA from here on
+  return async () => typeof (await increment()) === 'number';
 }
 
 async function handlerCall() {

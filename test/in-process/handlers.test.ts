@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { GetHandler } from '../../lib/http';
 import { FaultProxy } from '../support/fault-proxy';
+import { sleep } from '../support/free-port';
 import { captureOutput, httpEvent, lambdaContext } from '../support/lambda-events';
 import { TestRedisServer } from '../support/redis-server';
 
@@ -197,6 +198,7 @@ describe('Handlers, in this process, against redis-server', () => {
     // Prepare
     proxy.setNewConnections('refuse');
     proxy.resetAll();
+    await sleep(20); // the reset has reached the client: no request is sent on the old connection
     // Act
     for (let i = 0; i < 4; i += 1) expect((await get(helloAgain)).statusCode).toBe(503);
     proxy.heal();

@@ -9,6 +9,8 @@ interface Pair {
   upstream: Socket | undefined;
   /** Set when this pair silently stopped forwarding (half-open as seen from either end). */
   blackholed: boolean;
+  /** Set when this pair forwards what the client sends but drops what the server answers. */
+  repliesLost: boolean;
 }
 
 /**
@@ -59,6 +61,14 @@ export class FaultProxy {
     for (const pair of this.#pairs) pair.blackholed = true;
   }
 
+  /**
+   * Existing connections still deliver what the client sends, but drop every reply: the server
+   * acts on each command and the client never hears of it (a reply lost after the write).
+   */
+  loseRepliesOnExisting(): void {
+    for (const pair of this.#pairs) pair.repliesLost = true;
+  }
+
   /** What new connections get from now on. `refuse` resets each one as it arrives. */
   setNewConnections(mode: NewConnections): void {
     this.#newConnections = mode;
@@ -102,7 +112,7 @@ export class FaultProxy {
 
   #accept(client: Socket): void {
     this.#accepted += 1;
-    const pair: Pair = { client, upstream: undefined, blackholed: false };
+    const pair: Pair = { client, upstream: undefined, blackholed: false, repliesLost: false };
     this.#pairs.add(pair);
     client.on('error', () => {});
     client.on('close', () => {
@@ -131,7 +141,7 @@ export class FaultProxy {
 
   #pipe(pair: Pair, from: Socket, to: Socket, budget: { bytes: number }): void {
     from.on('data', (chunk: Buffer) => {
-      if (pair.blackholed) return;
+      if (pair.blackholed || (pair.repliesLost && from !== pair.client)) return;
       if (this.#cannedReply !== undefined && from === pair.client) {
         from.write(this.#cannedReply);
         return;

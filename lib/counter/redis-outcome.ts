@@ -1,0 +1,95 @@
+import { randomBytes } from 'node:crypto';
+import { OutcomeUnknownError, StoreUnavailableError } from '../errors';
+import type { ReplyLostError } from './redis-connection';
+
+/**
+ * Every write records what it did under its request's id, in the same script: a request whose reply
+ * is lost (a reset, a half-open connection, a timeout) then asks Redis what happened instead of
+ * guessing. The record lives until `recordedUntil` (epoch ms), a few timeouts past the deadline:
+ * long enough for the lookup, short enough to cost little memory.
+ */
+
+/** The process's part of each request id: 64 random bits, so two function instances never share one. */
+const PROCESS_ID = randomBytes(8).toString('base64url');
+let sequence = 0;
+
+/** An id no other request of any instance uses while its record lives; short, since every write stores one. */
+export function newRequestId(): string {
+  sequence += 1;
+  return `${PROCESS_ID}${sequence.toString(36)}`;
+}
+
+/**
+ * The record's key. Its hash tag is the whole counter key, so both are in one hash slot (a key with
+ * no braces is hashed whole): a script may touch both on a cluster (ElastiCache Serverless).
+ */
+export function outcomeKey(counterKey: string, requestId: string): string {
+  return `{${counterKey}}:outcome:${requestId}`;
+}
+
+/** How long a record is kept after its write's deadline: the lookup's connect and reply, with room. */
+export function recordedUntil(deadline: number, timeoutMs: number): number {
+  return deadline + 3 * timeoutMs;
+}
+
+/**
+ * Reads a lost write's record (KEYS[1]; ARGV[1] the write's deadline, ARGV[2] when its record
+ * expires), or, when there is none, leaves a marker under that key that makes the write refuse
+ * itself should it still arrive: either way the answer is final. Returns the number the write
+ * got, NOT_APPLIED, or TOO_LATE_TO_TELL once a record could have expired.
+ */
+export const SETTLE_OUTCOME = `
+local now = redis.call('TIME')
+now = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
+if now >= tonumber(ARGV[2]) then
+  return -2
+end
+local recorded = redis.call('GET', KEYS[1])
+if recorded then
+  return tonumber(recorded)
+end
+if now <= tonumber(ARGV[1]) then
+  redis.call('SET', KEYS[1], 0, 'PXAT', ARGV[2])
+end
+return 0
+`;
+
+const NOT_APPLIED = 0;
+const TOO_LATE_TO_TELL = -2;
+
+/** Sends SETTLE_OUTCOME for a write: what the lookup needs from the store's connection. */
+export type SettleOutcome = (key: string, deadline: number, recordedUntil: number) => Promise<number>;
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
+
+/**
+ * What became of a write whose reply was lost: its number when Redis applied it, else a
+ * StoreUnavailableError that is exact (nothing was changed, and nothing will be). Only when the
+ * lookup fails too is the outcome unknown: an OutcomeUnknownError, answered no earlier than the
+ * write's deadline, after which Redis refuses it.
+ */
+export async function settleLostWrite(
+  lost: ReplyLostError,
+  record: { key: string; until: number },
+  settle: SettleOutcome,
+): Promise<number> {
+  let outcome: number;
+  try {
+    outcome = await settle(record.key, lost.deadline, record.until);
+  } catch (error) {
+    await sleep(lost.deadline + 1 - Date.now());
+    throw new OutcomeUnknownError(`${lost.message}, and so did asking whether the write was applied`, {
+      cause: error,
+    });
+  }
+  if (outcome > 0) return outcome;
+  if (outcome === NOT_APPLIED) {
+    throw new StoreUnavailableError(`${lost.message}; the write was not applied, and now cannot be`, {
+      cause: lost.cause,
+    });
+  }
+  if (outcome === TOO_LATE_TO_TELL) {
+    throw new OutcomeUnknownError(`${lost.message}, and its record had expired when asked`, { cause: lost.cause });
+  }
+  throw new OutcomeUnknownError(`${lost.message}; its record reads ${outcome}`, { cause: lost.cause });
+}
