@@ -26,6 +26,7 @@ export class FaultProxy {
   #closeAfterBytes: number | undefined;
   #cannedReply: string | undefined;
   #accepted = 0;
+  #trigger: { bytesLeft: number; action: () => void } | undefined;
 
   private constructor(
     readonly port: number,
@@ -67,6 +68,15 @@ export class FaultProxy {
    */
   loseRepliesOnExisting(): void {
     for (const pair of this.#pairs) pair.repliesLost = true;
+  }
+
+  /**
+   * Runs `action` as soon as the server has sent `bytes` more bytes (over all connections), before
+   * those bytes are forwarded: a fault then strikes with replies on their way, at a point of a
+   * burst that does not depend on how fast the machine is.
+   */
+  afterServerSent(bytes: number, action: () => void): void {
+    this.#trigger = { bytesLeft: bytes, action };
   }
 
   /** What new connections get from now on. `refuse` resets each one as it arrives. */
@@ -142,6 +152,15 @@ export class FaultProxy {
   #pipe(pair: Pair, from: Socket, to: Socket, budget: { bytes: number }): void {
     from.on('data', (chunk: Buffer) => {
       if (pair.blackholed || (pair.repliesLost && from !== pair.client)) return;
+      if (this.#trigger && from === pair.upstream) {
+        this.#trigger.bytesLeft -= chunk.length;
+        const { bytesLeft, action } = this.#trigger;
+        if (bytesLeft <= 0) {
+          this.#trigger = undefined;
+          action();
+          if (pair.blackholed || to.destroyed) return;
+        }
+      }
       if (this.#cannedReply !== undefined && from === pair.client) {
         from.write(this.#cannedReply);
         return;
