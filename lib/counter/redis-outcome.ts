@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { OutcomeUnknownError, StoreUnavailableError } from '../errors';
+import { logger } from '../telemetry';
 import type { ReplyLostError } from './redis-connection';
 
 /**
@@ -27,10 +28,17 @@ export function outcomeKey(counterKey: string, requestId: string): string {
   return `{${counterKey}}:outcome:${requestId}`;
 }
 
-/** How long a record is kept after its write's deadline: the lookup's connect and reply, with room. */
+/** How long a record is kept after its write's deadline: the lookup's attempts, connect and reply, with room. */
 export function recordedUntil(deadline: number, timeoutMs: number): number {
   return deadline + 3 * timeoutMs;
 }
+
+/** Until when a lookup that failed is tried again: a reset often comes with a moment of refused connections. */
+function askAgainUntil(deadline: number, timeoutMs: number): number {
+  return deadline + timeoutMs;
+}
+
+const PAUSE_BEFORE_ASKING_AGAIN_MS = 50;
 
 /**
  * Reads a lost write's record (KEYS[1]; ARGV[1] the write's deadline, ARGV[2] when its record
@@ -64,25 +72,37 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, Math.
 
 /**
  * What became of a write whose reply was lost: its number when Redis applied it, else a
- * StoreUnavailableError that is exact (nothing was changed, and nothing will be). Only when the
- * lookup fails too is the outcome unknown: an OutcomeUnknownError, answered no earlier than the
- * write's deadline, after which Redis refuses it.
+ * StoreUnavailableError that is exact (nothing was changed, and nothing will be). A lookup that
+ * fails is tried again for up to one more timeout past the deadline; only when none succeeds is the
+ * outcome unknown: an OutcomeUnknownError, answered no earlier than the write's deadline, after
+ * which Redis refuses it.
  */
 export async function settleLostWrite(
   lost: ReplyLostError,
   record: { key: string; until: number },
+  timeoutMs: number,
   settle: SettleOutcome,
 ): Promise<number> {
   let outcome: number;
-  try {
-    outcome = await settle(record.key, lost.deadline, record.until);
-  } catch (error) {
-    await sleep(lost.deadline + 1 - Date.now());
-    throw new OutcomeUnknownError(`${lost.message}, and so did asking whether the write was applied`, {
-      cause: error,
-    });
+  for (;;) {
+    try {
+      outcome = await settle(record.key, lost.deadline, record.until);
+      break;
+    } catch (error) {
+      if (Date.now() + PAUSE_BEFORE_ASKING_AGAIN_MS >= askAgainUntil(lost.deadline, timeoutMs)) {
+        await sleep(lost.deadline + 1 - Date.now());
+        throw new OutcomeUnknownError(`${lost.message}, and so did asking whether the write was applied`, {
+          cause: error,
+        });
+      }
+      await sleep(PAUSE_BEFORE_ASKING_AGAIN_MS);
+    }
   }
-  if (outcome > 0) return outcome;
+  if (outcome > 0) {
+    // Not an outage (the request is answered 200), but a network that drops replies is worth seeing.
+    logger.warn('Redis reply lost after the write was applied; answered from its record', { count: outcome });
+    return outcome;
+  }
   if (outcome === NOT_APPLIED) {
     throw new StoreUnavailableError(`${lost.message}; the write was not applied, and now cannot be`, {
       cause: lost.cause,

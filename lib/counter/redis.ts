@@ -141,7 +141,7 @@ export class RedisCounterStore implements CounterStore {
       });
     } catch (error) {
       if (!(error instanceof ReplyLostError)) throw error;
-      return settleLostWrite(error, record, (...args) =>
+      return settleLostWrite(error, record, this.#timeoutMs, (...args) =>
         this.#connection.send((client) => client.settleOutcome(...args)),
       );
     }

@@ -164,7 +164,16 @@ describe('Class: RedisCounterStore, when the connection fails', () => {
     expect(await store.increment(KEY)).toBe(2);
   });
 
-  it('says the outcome is unknown, no earlier than the deadline, when the lookup fails too', async () => {
+  it('asks again when the lookup is refused for a moment, and answers the number the write got', async () => {
+    proxy.loseRepliesOnExisting();
+    proxy.setNewConnections('refuse');
+    const sent = storeOutcome(store.increment(KEY));
+    await sleep(TIMEOUT_MS + 100);
+    proxy.heal();
+    expect((await sent).value).toBe(2);
+  });
+
+  it('says the outcome is unknown, no earlier than the deadline, when the lookup keeps failing', async () => {
     // Prepare: Redis applies the write and its reply is lost; no new connection can be made to ask.
     proxy.loseRepliesOnExisting();
     proxy.setNewConnections('refuse');
