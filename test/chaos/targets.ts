@@ -50,6 +50,8 @@ function networkFaults(proxy: FaultProxy): Record<string, Fault> {
     reset: fault(false, () => proxy.resetAll(), heal),
     // The same, striking while replies to applied writes are on their way: 20 ms per chunk makes
     // sure some are, whatever the load's timing. These are the faults that lose replies.
+    // Commands held on their way and delivered when the fault heals, after their requests gave up.
+    stall: fault(false, () => proxy.stallExisting(), heal),
     'half-open-in-flight': fault(false, () => inFlight(proxy, () => proxy.blackholeExisting()), heal),
     'reset-in-flight': fault(false, () => inFlight(proxy, () => proxy.resetAll()), heal),
     latency: fault(false, (random) => proxy.setLatency(Math.round(50 + 800 * random())), heal),

@@ -149,6 +149,18 @@ describe('Class: RedisCounterStore, when the connection fails', () => {
     expect(await inspector.get(KEY)).toBe('1');
   });
 
+  it('changes nothing when a write held on its way reaches Redis after its request was answered 503', async () => {
+    proxy.stallExisting();
+    const failed = await storeOutcome(store.increment(KEY));
+    expect(failed.error).toBe(
+      `Redis did not answer within ${TIMEOUT_MS} ms; reconnecting; the write was not applied, and now cannot be`,
+    );
+    proxy.heal(); // the held command reaches Redis now
+    await sleep(100);
+    expect(await inspector.get(KEY)).toBe('1');
+    expect(await store.increment(KEY)).toBe(2);
+  });
+
   it('answers the number Redis gave a write whose reply was lost', async () => {
     proxy.loseRepliesOnExisting();
     const recovered = await storeOutcome(store.increment(KEY));

@@ -11,6 +11,8 @@ interface Pair {
   blackholed: boolean;
   /** Set when this pair forwards what the client sends but drops what the server answers. */
   repliesLost: boolean;
+  /** While set, what the client sends is held here, and delivered to the server on heal(). */
+  held: Buffer[] | undefined;
 }
 
 /**
@@ -63,6 +65,15 @@ export class FaultProxy {
   }
 
   /**
+   * Existing connections hold what the client sends from now on, and deliver it to the server on
+   * heal(), even after the client has given up and closed: commands that reach the server late, as
+   * a network that retransmits after a stall delivers them.
+   */
+  stallExisting(): void {
+    for (const pair of this.#pairs) pair.held ??= [];
+  }
+
+  /**
    * Existing connections still deliver what the client sends, but drop every reply: the server
    * acts on each command and the client never hears of it (a reply lost after the write).
    */
@@ -109,6 +120,7 @@ export class FaultProxy {
 
   /** Back to forwarding everything; connections already blackholed stay so. */
   heal(): void {
+    for (const pair of this.#pairs) this.#release(pair);
     this.#newConnections = 'forward';
     this.#latencyMs = 0;
     this.#closeAfterBytes = undefined;
@@ -122,10 +134,11 @@ export class FaultProxy {
 
   #accept(client: Socket): void {
     this.#accepted += 1;
-    const pair: Pair = { client, upstream: undefined, blackholed: false, repliesLost: false };
+    const pair: Pair = { client, upstream: undefined, blackholed: false, repliesLost: false, held: undefined };
     this.#pairs.add(pair);
     client.on('error', () => {});
     client.on('close', () => {
+      if (pair.held) return; // the server gets what was held on heal()
       this.#pairs.delete(pair);
       if (!pair.blackholed) pair.upstream?.destroy();
     });
@@ -152,6 +165,10 @@ export class FaultProxy {
   #pipe(pair: Pair, from: Socket, to: Socket, budget: { bytes: number }): void {
     from.on('data', (chunk: Buffer) => {
       if (pair.blackholed || (pair.repliesLost && from !== pair.client)) return;
+      if (pair.held) {
+        if (from === pair.client) pair.held.push(chunk);
+        return;
+      }
       if (this.#trigger && from === pair.upstream) {
         this.#trigger.bytesLeft -= chunk.length;
         const { bytesLeft, action } = this.#trigger;
@@ -178,6 +195,18 @@ export class FaultProxy {
       if (this.#latencyMs > 0) setTimeout(forward, this.#latencyMs);
       else forward();
     });
+  }
+
+  #release(pair: Pair): void {
+    const held = pair.held;
+    if (!held) return;
+    pair.held = undefined;
+    const upstream = pair.upstream;
+    if (upstream && !upstream.destroyed) for (const chunk of held) upstream.write(chunk);
+    if (pair.client.destroyed) {
+      this.#pairs.delete(pair);
+      upstream?.end();
+    }
   }
 
   #reset(pair: Pair): void {
