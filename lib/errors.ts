@@ -17,8 +17,8 @@ export class ConfigError extends ServiceError {
 }
 
 /**
- * The counter store did not answer in time, or refused. With Redis the request changed nothing
- * (when that cannot be known, it is an OutcomeUnknownError).
+ * The counter store did not answer in time, or refused: the request changed nothing (when that
+ * cannot be known, it is an OutcomeUnknownError).
  */
 export class StoreUnavailableError extends ServiceError {}
 

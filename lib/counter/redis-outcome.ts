@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { OutcomeUnknownError, StoreUnavailableError } from '../errors';
 import { logger } from '../telemetry';
 import type { ReplyLostError } from './redis-connection';
@@ -9,16 +8,6 @@ import type { ReplyLostError } from './redis-connection';
  * guessing. The record lives until `recordedUntil` (epoch ms), a few timeouts past the deadline:
  * long enough for the lookup, short enough to cost little memory.
  */
-
-/** The process's part of each request id: 64 random bits, so two function instances never share one. */
-const PROCESS_ID = randomBytes(8).toString('base64url');
-let sequence = 0;
-
-/** An id no other request of any instance uses while its record lives; short, since every write stores one. */
-export function newRequestId(): string {
-  sequence += 1;
-  return `${PROCESS_ID}${sequence.toString(36)}`;
-}
 
 /**
  * The record's key. Its hash tag is the whole counter key, so both are in one hash slot (a key with

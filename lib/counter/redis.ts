@@ -3,7 +3,8 @@ import { StoreUnavailableError } from '../errors';
 import { logger } from '../telemetry';
 import type { CounterStore } from './counter-store';
 import { RedisConnection, ReplyLostError } from './redis-connection';
-import { newRequestId, outcomeKey, recordedUntil, SETTLE_OUTCOME, settleLostWrite } from './redis-outcome';
+import { outcomeKey, recordedUntil, SETTLE_OUTCOME, settleLostWrite } from './redis-outcome';
+import { newRequestId } from './request-id';
 
 /**
  * Every write carries a deadline (ARGV[1], epoch ms): the time after which this service may have

@@ -174,7 +174,7 @@ export async function dynamoDbTarget(): Promise<ChaosTarget> {
   const key = { [KEY_ATTRIBUTE]: { S: HELLO_KEY } };
   return {
     store: 'dynamodb',
-    exactFailures: false,
+    exactFailures: true,
     env: { COUNTER_STORE: 'dynamodb', DYNAMODB_TABLE: TABLE, DYNAMODB_ENDPOINT: `http://127.0.0.1:${proxy.port}` },
     faults: {
       ...networkFaults(proxy),
