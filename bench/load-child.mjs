@@ -12,12 +12,12 @@ async function limitCall() {
   const { Redis } = createRequire(import.meta.url)('ioredis');
   const client = new Redis(REDIS_URL);
   client.defineCommand('incrementWhileOpen', { numberOfKeys: 2, lua: SCRIPT });
-  // The adapter's arguments: a record key per request, a deadline far enough ahead that the script
-  // always runs, and the record kept 1.5 s past it (as the adapter does with its default timeout).
-  let request = 0;
+  // The adapter's arguments: its connection's ring of outcomes, a deadline far enough ahead that
+  // the script always runs, the write's seq on this connection, and the ring's expiry renewed first.
+  let seq = 0;
   const increment = () => {
-    const deadline = Date.now() + 5_000;
-    return client.incrementWhileOpen(KEY, `{${KEY}}:outcome:bench-${++request}`, deadline, deadline + 1_500);
+    seq += 1;
+    return client.incrementWhileOpen(KEY, `{${KEY}}:link:bench`, Date.now() + 5_000, seq, seq === 1 ? '1' : '0');
   };
   await increment(); // loads the script: EVALSHA from here on
   return async () => typeof (await increment()) === 'number';

@@ -1,20 +1,21 @@
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { defineCounterCommands, RedisCounterStore } from '../../lib/counter/redis';
-import { outcomeKey } from '../../lib/counter/redis-outcome';
+import { RING_KEPT_MS, RING_SLOTS } from '../../lib/counter/redis-outcome';
 import { sleep } from '../support/free-port';
 import { TestRedisServer } from '../support/redis-server';
 
 const KEY = 'outcome:count';
+const RING = `{${KEY}}:link:test`;
 const TIMEOUT_MS = 2_000;
 
-// The scripts themselves, against redis-server: what a write leaves behind for a lookup, and what
-// the lookup leaves behind for a write that is still on its way.
-describe('Redis scripts: the outcome each write records, and the lookup that settles a lost one', () => {
+// The scripts themselves, against redis-server: what a write leaves behind, and what a lookup reads.
+describe("Redis scripts: the outcome each write records in its connection's ring, and the lookup", () => {
   let redis: TestRedisServer;
   let client: Redis;
   let inspector: Redis;
   const future = () => Date.now() + 60_000;
+  const past = () => Date.now() - 1;
 
   beforeAll(async () => {
     redis = await TestRedisServer.start();
@@ -33,58 +34,46 @@ describe('Redis scripts: the outcome each write records, and the lookup that set
     await redis?.stop();
   });
 
-  it('records the number an increment got under its request id, until the time it is given', async () => {
-    await client.openWindow(KEY, outcomeKey(KEY, 'a'), future(), Date.now() + 5_000, 60_000);
-    expect(await client.incrementWhileOpen(KEY, outcomeKey(KEY, 'b'), future(), Date.now() + 5_000)).toBe(2);
-    expect(await inspector.get(outcomeKey(KEY, 'a'))).toBe('1');
-    expect(await inspector.get(outcomeKey(KEY, 'b'))).toBe('2');
-    const ttl = await inspector.pttl(outcomeKey(KEY, 'b'));
-    expect(ttl).toBeGreaterThan(4_000);
-    expect(ttl).toBeLessThanOrEqual(5_000);
+  it('records each number under its seq, and reads it back once the deadline has passed', async () => {
+    await client.openWindow(KEY, RING, future(), 1, '1', 60_000);
+    expect(await client.incrementWhileOpen(KEY, RING, future(), 2, '0')).toBe(2);
+    expect(await client.readOutcome(RING, past(), 1)).toBe(1);
+    expect(await client.readOutcome(RING, past(), 2)).toBe(2);
   });
 
-  it('records nothing for an increment after the window closed', async () => {
-    expect(await client.incrementWhileOpen(KEY, outcomeKey(KEY, 'c'), future(), future())).toBeNull();
-    expect(await inspector.exists(outcomeKey(KEY, 'c'))).toBe(0);
+  it('keeps the ring a fixed size with an expiry of a minute, renewed when asked', async () => {
+    await client.openWindow(KEY, RING, future(), 1, '1', 60_000);
+    for (let seq = 2; seq <= 3 * RING_SLOTS; seq += 1) await client.incrementWhileOpen(KEY, RING, future(), seq, '0');
+    expect(await inspector.strlen(RING)).toBe(16 * RING_SLOTS);
+    const ttl = await inspector.pttl(RING);
+    expect(ttl).toBeGreaterThan(RING_KEPT_MS - 10_000);
+    expect(ttl).toBeLessThanOrEqual(RING_KEPT_MS);
   });
 
-  it('reads a recorded number back', async () => {
-    await client.openWindow(KEY, outcomeKey(KEY, 'a'), future(), future(), 60_000);
-    await client.incrementWhileOpen(KEY, outcomeKey(KEY, 'b'), future(), future());
-    expect(await client.settleOutcome(outcomeKey(KEY, 'b'), future(), future())).toBe(2);
+  it('says a write it finds no record of was not applied: an increment after the window closed', async () => {
+    await client.openWindow(KEY, RING, future(), 1, '1', 60_000);
+    await inspector.del(KEY);
+    expect(await client.incrementWhileOpen(KEY, RING, future(), 2, '0')).toBeNull();
+    expect(await client.readOutcome(RING, past(), 2)).toBe(0);
+    expect(await client.readOutcome(`{${KEY}}:link:never`, past(), 1)).toBe(0);
   });
 
-  it('settles a write it finds no record of as not applied, and the write then refuses itself if it still arrives', async () => {
-    await client.openWindow(KEY, outcomeKey(KEY, 'a'), future(), future(), 60_000);
-    const deadline = future();
-    expect(await client.settleOutcome(outcomeKey(KEY, 'late'), deadline, deadline + 6_000)).toBe(0);
-    // The write, held on its way, arrives before its deadline: after the lookup, it must do nothing.
-    expect(await client.incrementWhileOpen(KEY, outcomeKey(KEY, 'late'), deadline, deadline + 6_000)).toBe(-1);
-    expect(await client.openWindow(KEY, outcomeKey(KEY, 'late'), deadline, deadline + 6_000, 60_000)).toBe(-1);
-    expect(await inspector.get(KEY)).toBe('1');
-    expect(await client.settleOutcome(outcomeKey(KEY, 'late'), deadline, deadline + 6_000)).toBe(0);
+  it('says a write that never arrived was not applied, though later ones were', async () => {
+    await client.openWindow(KEY, RING, future(), 1, '1', 60_000);
+    await client.incrementWhileOpen(KEY, RING, future(), 3, '0');
+    expect(await client.readOutcome(RING, past(), 2)).toBe(0);
   });
 
-  it('says it is too late to tell once a record could have expired', async () => {
-    const deadline = Date.now() - 1_000;
-    expect(await client.settleOutcome(outcomeKey(KEY, 'old'), deadline, deadline + 500)).toBe(-2);
-    expect(await inspector.exists(outcomeKey(KEY, 'old'))).toBe(0);
+  it('refuses to read before the deadline has passed on its clock, saying how long to wait', async () => {
+    const reply = await client.readOutcome(RING, Date.now() + 300, 1);
+    expect(reply).toBeLessThanOrEqual(-1_000_000 - 250);
+    expect(reply).toBeGreaterThanOrEqual(-1_000_000 - 301);
   });
 
-  it('leaves no marker once the deadline has passed: the write refuses itself by then', async () => {
-    const deadline = Date.now() - 10;
-    expect(await client.settleOutcome(outcomeKey(KEY, 'past'), deadline, deadline + 6_000)).toBe(0);
-    expect(await inspector.exists(outcomeKey(KEY, 'past'))).toBe(0);
-  });
-
-  it('lets the records expire: nothing is left a little after the deadline', async () => {
-    const store = new RedisCounterStore({ url: redis.url, timeoutMs: 50, maxIdleMs: 60_000 });
-    await store.start(KEY, 60_000);
-    for (let i = 0; i < 10; i += 1) await store.increment(KEY);
-    expect(await inspector.keys(`{${KEY}}:outcome:*`)).toHaveLength(11);
-    await sleep(50 * 4 + 100);
-    expect(await inspector.keys(`{${KEY}}:outcome:*`)).toHaveLength(0);
-    await store.close();
+  it('says a record was overwritten when a write a whole ring later took its slot', async () => {
+    await client.openWindow(KEY, RING, future(), 1, '1', 60_000);
+    await client.incrementWhileOpen(KEY, RING, future(), 1 + RING_SLOTS, '0');
+    expect(await client.readOutcome(RING, past(), 1)).toBe(-2);
   });
 });
 
@@ -115,7 +104,7 @@ describe('Class: RedisCounterStore, on a Redis in cluster mode', () => {
     await store.close();
     const client = redis.client();
     defineCounterCommands(client);
-    expect(await client.settleOutcome(outcomeKey('hello:count', 'x'), Date.now() + 1_000, Date.now() + 2_000)).toBe(0);
+    expect(await client.readOutcome('{hello:count}:link:x', Date.now() - 1, 1)).toBe(0);
     client.disconnect();
     expect(await inspector.get('hello:count')).toBe('2');
   });

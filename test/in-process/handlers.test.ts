@@ -185,7 +185,9 @@ describe('Handlers, in this process, against redis-server', () => {
       body: 'Service Unavailable',
     });
     const elapsedMs = performance.now() - startedAt;
-    expect(elapsedMs).toBeLessThan(STORE_TIMEOUT_MS + 1_000);
+    // Sent on the connection just reset, the write may have landed: the request waits for its
+    // deadline, then asks (on a new connection, refused) whether it did, for one more timeout.
+    expect(elapsedMs).toBeLessThan(2 * STORE_TIMEOUT_MS + 1_000);
     expect(metricNames()).toContain('StoreFailures');
     // The log line says how long the client waited, to the hundredth of a millisecond.
     const [line] = logLines().filter((entry) => entry.message === 'request failed');
