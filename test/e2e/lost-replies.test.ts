@@ -14,6 +14,8 @@ const BURST = 300;
 // burst's numbers are exactly 3.., each once. The fault strikes once Redis has sent a given number
 // of reply bytes (an increment's reply is about 7), while every chunk between service and Redis
 // takes 30 ms: on any machine, commands and replies are then on their way when it strikes.
+// The one exception the service owns up to: a request whose lookup failed too (a machine too busy
+// to connect within the timeout) is logged as OutcomeUnknownError; only those may skip a number.
 describe('HTTP: a reset or a half-open connection in the middle of a burst of 300 /hello/again', () => {
   let redis: TestRedisServer;
   let inspector: Redis;
@@ -57,6 +59,7 @@ describe('HTTP: a reset or a half-open connection in the middle of a burst of 30
       expect((await askUntilAnswered(offline, '/hello')).at(-1)?.body).toBe('Hello ELECLE 1');
       expect((await askUntilAnswered(offline, '/hello/again')).at(-1)?.body).toBe('Hello ELECLE 2');
       const connectionsBefore = proxy.accepted;
+      const logBefore = offline.output().length;
       proxy.setLatency(30);
       proxy.afterServerSent(replies * 7, () => {
         faults[fault]();
@@ -68,14 +71,20 @@ describe('HTTP: a reset or a half-open connection in the middle of a burst of 30
       // The fault bit: the service had to connect again before the burst was over.
       expect(proxy.accepted).toBeGreaterThan(connectionsBefore);
       proxy.heal();
-      const next = await askUntilAnswered(offline, '/hello/again');
+      const nextAnswers = await askUntilAnswered(offline, '/hello/again');
       // Assess
       const failures = answers.filter((answer) => answer.status !== 200);
       for (const failure of failures) expect(failure).toMatchObject({ status: 503, body: 'Service Unavailable' });
+      const log = offline.output().slice(logBefore);
+      const unknown = log.split('"name":"OutcomeUnknownError"').length - 1;
       const numbers = countedNumbers(answers).sort((a, b) => a - b);
-      expect(numbers).toEqual(numbers.map((_, index) => 3 + index));
-      expect(countedNumbers(next)).toEqual([3 + numbers.length]);
-      expect(await inspector.get(HELLO_KEY)).toBe(String(3 + numbers.length));
+      const [next] = countedNumbers(nextAnswers);
+      const skipped = (next ?? 0) - 3 - numbers.length;
+      expect(skipped).toBeGreaterThanOrEqual(0);
+      expect(skipped).toBeLessThanOrEqual(unknown);
+      expect(new Set(numbers).size).toBe(numbers.length);
+      if (unknown === 0) expect(numbers).toEqual(numbers.map((_, index) => 3 + index));
+      expect(await inspector.get(HELLO_KEY)).toBe(String(next));
     },
   );
 });
