@@ -34,13 +34,19 @@ end
 /**
  * Reads a lost write's slot (KEYS[1] the ring; ARGV[1] the write's deadline, ARGV[2] its seq).
  * Returns the number the write got; NOT_APPLIED; TOO_EARLY - ms while the deadline has not passed
- * on Redis's clock (the write could still land); or OVERWRITTEN when a later write took the slot.
+ * on Redis's clock (the write could still land); OVERWRITTEN when a later write took the slot; or
+ * GONE when the ring is not there at all: evicted (a storage maximum on ElastiCache Serverless
+ * evicts keys with a TTL), flushed, or its connection's first write never arrived. Only the last
+ * would mean "not applied", so none of them is taken to.
  */
 export const READ_OUTCOME = `
 local now = redis.call('TIME')
 now = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
 if now <= tonumber(ARGV[1]) then
   return ${-1_000_000} - (tonumber(ARGV[1]) + 1 - now)
+end
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  return -3
 end
 local slot = redis.call('GETRANGE', KEYS[1], (tonumber(ARGV[2]) % ${RING_SLOTS}) * 16, (tonumber(ARGV[2]) % ${RING_SLOTS}) * 16 + 15)
 if #slot < 16 then
@@ -58,6 +64,7 @@ return 0
 
 const NOT_APPLIED = 0;
 const OVERWRITTEN = -2;
+const GONE = -3;
 const TOO_EARLY = -1_000_000;
 
 /** Where a write records its outcome, and what it sends to do so. */
@@ -143,6 +150,9 @@ export async function settleLostWrite(
       throw new StoreUnavailableError(`${lost.message}; the write was not applied, and now cannot be`, {
         cause: lost.cause,
       });
+    }
+    if (outcome === GONE) {
+      throw new OutcomeUnknownError(`${lost.message}, and its connection's record of outcomes is gone (evicted?)`);
     }
     if (outcome === OVERWRITTEN) {
       throw new OutcomeUnknownError(`${lost.message}, and later writes have taken its record's place`);

@@ -55,7 +55,12 @@ describe("Redis scripts: the outcome each write records in its connection's ring
     await inspector.del(KEY);
     expect(await client.incrementWhileOpen(KEY, RING, future(), 2, '0')).toBeNull();
     expect(await client.readOutcome(RING, past(), 2)).toBe(0);
-    expect(await client.readOutcome(`{${KEY}}:link:never`, past(), 1)).toBe(0);
+  });
+
+  it('cannot tell when the ring is gone (evicted, flushed, or never written)', async () => {
+    await client.openWindow(KEY, RING, future(), 1, '1', 60_000);
+    await inspector.del(RING);
+    expect(await client.readOutcome(RING, past(), 1)).toBe(-3);
   });
 
   it('says a write that never arrived was not applied, though later ones were', async () => {
@@ -104,7 +109,7 @@ describe('Class: RedisCounterStore, on a Redis in cluster mode', () => {
     await store.close();
     const client = redis.client();
     defineCounterCommands(client);
-    expect(await client.readOutcome('{hello:count}:link:x', Date.now() - 1, 1)).toBe(0);
+    expect(await client.readOutcome('{hello:count}:link:x', Date.now() - 1, 1)).toBe(-3);
     client.disconnect();
     expect(await inspector.get('hello:count')).toBe('2');
   });
