@@ -1,5 +1,6 @@
 // npx tsx bench/outcome-cost.mts [--base REF] [--rounds N] [--seconds S]
 // What recording each write's outcome costs (issue 16), against one redis-server it starts:
+//   script   redis-server's own CPU per increment (100,000 pipelined), REF's script against this tree's
 //   memory   what one connection's ring of outcomes takes: Redis's used_memory before and after
 //            100,000 increments on one connection (the adapter's own script and key names)
 //   handler  the packaged /hello/again handler in a plain node child (bench/load-child.mjs, as
@@ -30,6 +31,55 @@ const redis = await TestRedisServer.start();
 process.on('exit', () => redis.stopSync());
 const client = redis.client();
 defineCounterCommands(client);
+
+const baseTree = mkdtempSync(join(tmpdir(), 'elecle-outcome-base-'));
+execFileSync('git', ['worktree', 'add', '--detach', baseTree, values.base], { cwd: ROOT, stdio: 'ignore' });
+process.on('exit', () => execFileSync('git', ['worktree', 'remove', '--force', baseTree], { cwd: ROOT }));
+symlinkSync(join(ROOT, 'node_modules'), join(baseTree, 'node_modules'));
+
+/** CPU time a process has used, in ms (Linux: /proc/<pid>/stat, in clock ticks of 10 ms). */
+function cpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+const redisPid = Number(/process_id:(\d+)/.exec(await client.info('server'))?.[1]);
+
+// script: redis-server's own CPU for 100,000 pipelined increments, REF's script against this tree's
+const baseClient = redis.client();
+const baseRedis = (await import(join(baseTree, 'lib/counter/redis.ts'))) as {
+  defineCounterCommands(c: typeof client): void;
+};
+baseRedis.defineCounterCommands(baseClient);
+const increments: Record<string, () => unknown> = {
+  [values.base]: () => {
+    const batch = baseClient.pipeline() as unknown as {
+      incrementWhileOpen(key: string, deadline: number): void;
+      exec(): Promise<unknown>;
+    };
+    for (let i = 0; i < 1_000; i += 1) batch.incrementWhileOpen(KEY, Date.now() + 5_000);
+    return batch.exec();
+  },
+  'this tree': () => {
+    const batch = client.pipeline();
+    for (let i = 0; i < 1_000; i += 1) {
+      const slot = nextSlot(client, KEY);
+      batch.incrementWhileOpen(KEY, slot.ringKey, Date.now() + 5_000, slot.seq, slot.refresh);
+    }
+    return batch.exec();
+  },
+};
+for (let round = 0; round < 3; round += 1) {
+  for (const [name, send] of Object.entries(increments)) {
+    await client.set(KEY, 1, 'PX', 3_600_000);
+    const before = cpuMs(redisPid);
+    for (let sent = 0; sent < RECORDS; sent += 1_000) await send();
+    console.log(
+      `script: round ${round + 1}, ${name}: redis-server CPU ${((cpuMs(redisPid) - before) * 1000) / RECORDS} µs per increment`,
+    );
+  }
+}
+baseClient.disconnect();
+await client.flushall();
 
 // memory: one connection's ring, written past its size
 const usedMemory = async () => Number(/used_memory:(\d+)/.exec(await client.info('memory'))?.[1]);
@@ -71,19 +121,8 @@ function packageHelloAgain(directory: string): string {
   return join(out, 'bundle/functions/hello-again.js');
 }
 
-const baseTree = mkdtempSync(join(tmpdir(), 'elecle-outcome-base-'));
-execFileSync('git', ['worktree', 'add', '--detach', baseTree, values.base], { cwd: ROOT, stdio: 'ignore' });
-process.on('exit', () => execFileSync('git', ['worktree', 'remove', '--force', baseTree], { cwd: ROOT }));
-symlinkSync(join(ROOT, 'node_modules'), join(baseTree, 'node_modules'));
 console.error(`packaging ${values.base} and this tree (prod stage)...`);
 const bundles = { [values.base]: packageHelloAgain(baseTree), 'this tree': packageHelloAgain(ROOT) };
-
-/** CPU time a process has used, in ms (Linux: /proc/<pid>/stat, in clock ticks of 10 ms). */
-function cpuMs(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-  return (Number(fields[11]) + Number(fields[12])) * 10;
-}
-const redisPid = Number(/process_id:(\d+)/.exec(await client.info('server'))?.[1]);
 
 interface Run {
   rps: number;
