@@ -11,11 +11,16 @@ const KEY = 'hello:count';
 async function limitCall() {
   const { Redis } = createRequire(import.meta.url)('ioredis');
   const client = new Redis(REDIS_URL);
-  client.defineCommand('incrementWhileOpen', { numberOfKeys: 1, lua: SCRIPT });
-  // The adapter's deadline argument: far enough ahead that the script always runs.
-  const deadline = () => Date.now() + 60_000;
-  await client.incrementWhileOpen(KEY, deadline()); // loads the script: EVALSHA from here on
-  return async () => typeof (await client.incrementWhileOpen(KEY, deadline())) === 'number';
+  client.defineCommand('incrementWhileOpen', { numberOfKeys: 2, lua: SCRIPT });
+  // The adapter's arguments: its connection's ring of outcomes, a deadline far enough ahead that
+  // the script always runs, the write's seq on this connection, and the ring's expiry renewed first.
+  let seq = 0;
+  const increment = () => {
+    seq += 1;
+    return client.incrementWhileOpen(KEY, `{${KEY}}:link:bench`, Date.now() + 5_000, seq, seq === 1 ? '1' : '0');
+  };
+  await increment(); // loads the script: EVALSHA from here on
+  return async () => typeof (await increment()) === 'number';
 }
 
 async function handlerCall() {

@@ -16,5 +16,14 @@ export class ConfigError extends ServiceError {
   }
 }
 
-/** The counter store did not answer in time or refused the connection: the outcome is unknown. */
+/**
+ * The counter store did not answer in time, or refused: the request changed nothing (when that
+ * cannot be known, it is an OutcomeUnknownError).
+ */
 export class StoreUnavailableError extends ServiceError {}
+
+/**
+ * The store may have applied the write, and this service could not find out: the one 503 that does
+ * not mean "nothing changed". Logged under this name so an operator can count them.
+ */
+export class OutcomeUnknownError extends StoreUnavailableError {}

@@ -4,7 +4,19 @@ import { StoreUnavailableError } from '../errors';
 import { logger } from '../telemetry';
 import { settleWithin } from './deadline';
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
+/**
+ * The command was written and no reply came (a timeout, a reset, a closed socket): Redis may have
+ * run it, up to `deadline` (epoch ms), after which its script refuses to.
+ */
+export class ReplyLostError extends StoreUnavailableError {
+  constructor(
+    message: string,
+    readonly deadline: number,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}
 
 export interface RedisConnectionOptions {
   url: string;
@@ -67,9 +79,10 @@ export class RedisConnection {
   }
 
   /**
-   * Sends one command on a ready connection, giving it the time (epoch ms) after which this request
-   * will have been answered 503. Every failure is a StoreUnavailableError that says what
-   * happened; a connection that timed out, or that Redis says is the wrong one to write to, is replaced.
+   * Sends one command on a ready connection, giving it the time (epoch ms) after which Redis must
+   * refuse it. Every failure is a StoreUnavailableError that says what happened, a ReplyLostError
+   * when the command may have run; a connection that timed out, or that Redis says is the wrong one
+   * to write to, is replaced.
    */
   async send<T>(command: (client: Redis, deadline: number) => Promise<T>): Promise<T> {
     const link = this.#usableLink();
@@ -79,18 +92,16 @@ export class RedisConnection {
     const deadline = Date.now() + timeoutMs;
     try {
       const reply = await settleWithin(command(client, deadline), timeoutMs, () =>
-        this.#giveUp(link, `Redis did not answer within ${timeoutMs} ms; reconnecting`),
+        this.#giveUp(link, new ReplyLostError(`Redis did not answer within ${timeoutMs} ms; reconnecting`, deadline)),
       );
       link.lastUsedAt = Date.now();
       return reply;
     } catch (error) {
       if (error instanceof StoreUnavailableError) throw error;
       if (!isReplyError(error)) {
+        // Written, maybe run, maybe still on its way: a connection closed under it is not one Redis closed.
         this.#retire(link);
-        // The command may still be on its way to Redis (a connection closed under it is not one
-        // Redis closed): answer only once its deadline has passed, so it cannot land after the 503.
-        await sleep(deadline + 1 - Date.now());
-        throw new StoreUnavailableError('Redis connection failed', { cause: error });
+        throw new ReplyLostError('Redis connection failed', deadline, { cause: error });
       }
       link.lastUsedAt = Date.now();
       const { problem, reconnect } = explainReplyError(error.message);
@@ -128,13 +139,12 @@ export class RedisConnection {
     return settleWithin(
       link.ready,
       timeoutMs,
-      () => this.#giveUp(link, `Redis connection not ready within ${timeoutMs} ms`),
+      () => this.#giveUp(link, new StoreUnavailableError(`Redis connection not ready within ${timeoutMs} ms`)),
       () => link.steps,
     );
   }
 
-  #giveUp(link: Link, problem: string): StoreUnavailableError {
-    const error = new StoreUnavailableError(problem);
+  #giveUp<E extends StoreUnavailableError>(link: Link, error: E): E {
     this.#health.failed(error);
     this.#retire(link);
     return error;

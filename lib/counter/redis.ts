@@ -2,13 +2,15 @@ import type { Redis, RedisOptions, Result } from 'ioredis';
 import { StoreUnavailableError } from '../errors';
 import { logger } from '../telemetry';
 import type { CounterStore } from './counter-store';
-import { RedisConnection } from './redis-connection';
+import { RedisConnection, ReplyLostError } from './redis-connection';
+import { nextSlot, type OutcomeSlot, READ_OUTCOME, RECORD_OUTCOME, settleLostWrite } from './redis-outcome';
 
 /**
- * Every write carries a deadline (ARGV[1], epoch ms): the time after which this service has
+ * Every write carries a deadline (ARGV[1], epoch ms): the time after which this service may have
  * answered 503 for it. Redis checks it against its own clock before changing anything, so a
  * command that reaches Redis late (it was frozen, or the network held it) does nothing instead
- * of taking effect after the client was told it failed. -1 means "too late, nothing done".
+ * of taking effect after the client was told it failed; a lost reply is read back only after it
+ * (redis-outcome.ts). -1 means "too late, nothing done".
  */
 const UNLESS_PAST_DEADLINE = `
 local now = redis.call('TIME')
@@ -17,20 +19,28 @@ if tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000) > tonumber(ARGV
 end
 `;
 
-/** Sets the counter to 1 and (re)opens the window of ARGV[2] ms. */
+/**
+ * Sets the counter to 1 and (re)opens the window of ARGV[4] ms; records 1 as this write's outcome
+ * (KEYS[2], ARGV[2] and ARGV[3]: see RECORD_OUTCOME).
+ */
 export const OPEN_WINDOW = `${UNLESS_PAST_DEADLINE}
-redis.call('SET', KEYS[1], 1, 'PX', ARGV[2])
-return 1
+redis.call('SET', KEYS[1], 1, 'PX', ARGV[4])
+local count = 1
+${RECORD_OUTCOME}
+return count
 `;
 
 /**
  * INCR creates a missing key (with no expiry), so the check and the increment must be one step:
  * Redis runs a script without interleaving other commands. INCR keeps the key's expiry.
  * PTTL is -2 for a missing key and -1 for one without expiry; neither may count.
+ * The number is recorded as this write's outcome; a closed window changed nothing and records nothing.
  */
 export const INCREMENT_WHILE_OPEN = `${UNLESS_PAST_DEADLINE}
 if redis.call('PTTL', KEYS[1]) > 0 then
-  return redis.call('INCR', KEYS[1])
+  local count = redis.call('INCR', KEYS[1])
+  ${RECORD_OUTCOME}
+  return count
 end
 return false
 `;
@@ -39,15 +49,30 @@ const PAST_DEADLINE = -1;
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
-    openWindow(key: string, deadline: number, windowMs: number): Result<number, Context>;
-    incrementWhileOpen(key: string, deadline: number): Result<number | null, Context>;
+    openWindow(
+      key: string,
+      ringKey: string,
+      deadline: number,
+      seq: number,
+      refresh: string,
+      windowMs: number,
+    ): Result<number, Context>;
+    incrementWhileOpen(
+      key: string,
+      ringKey: string,
+      deadline: number,
+      seq: number,
+      refresh: string,
+    ): Result<number | null, Context>;
+    readOutcome(ringKey: string, deadline: number, seq: number): Result<number, Context>;
   }
 }
 
 /** Defines this store's scripts on a client (ioredis sends EVALSHA, and EVAL after a NOSCRIPT). */
 export function defineCounterCommands(client: Redis): void {
-  client.defineCommand('openWindow', { numberOfKeys: 1, lua: OPEN_WINDOW });
-  client.defineCommand('incrementWhileOpen', { numberOfKeys: 1, lua: INCREMENT_WHILE_OPEN });
+  client.defineCommand('openWindow', { numberOfKeys: 2, lua: OPEN_WINDOW });
+  client.defineCommand('incrementWhileOpen', { numberOfKeys: 2, lua: INCREMENT_WHILE_OPEN });
+  client.defineCommand('readOutcome', { numberOfKeys: 1, lua: READ_OUTCOME });
 }
 
 export interface RedisCounterStoreOptions {
@@ -64,19 +89,25 @@ export interface RedisCounterStoreOptions {
  */
 export class RedisCounterStore implements CounterStore {
   readonly #connection: RedisConnection;
+  readonly #timeoutMs: number;
   #clockWarned = false;
 
   constructor(options: RedisCounterStoreOptions) {
     this.#connection = new RedisConnection({ ...options, prepare: defineCounterCommands });
+    this.#timeoutMs = options.timeoutMs;
   }
 
   async start(key: string, windowMs: number): Promise<number> {
-    await this.#write((client, deadline) => client.openWindow(key, deadline, windowMs));
+    await this.#write(key, (client, deadline, slot) =>
+      client.openWindow(key, slot.ringKey, deadline, slot.seq, slot.refresh, windowMs),
+    );
     return 1;
   }
 
   increment(key: string): Promise<number | null> {
-    return this.#write((client, deadline) => client.incrementWhileOpen(key, deadline));
+    return this.#write(key, (client, deadline, slot) =>
+      client.incrementWhileOpen(key, slot.ringKey, deadline, slot.seq, slot.refresh),
+    );
   }
 
   async ping(): Promise<void> {
@@ -88,12 +119,25 @@ export class RedisCounterStore implements CounterStore {
     return this.#connection.close();
   }
 
-  async #write(script: (client: Redis, deadline: number) => Promise<number | null>): Promise<number | null> {
+  async #write(
+    key: string,
+    script: (client: Redis, deadline: number, slot: OutcomeSlot) => Promise<number | null>,
+  ): Promise<number | null> {
     let deadline = 0;
-    const reply = await this.#connection.send((client, at) => {
-      deadline = at;
-      return script(client, at);
-    });
+    let slot: OutcomeSlot | undefined;
+    let reply: number | null;
+    try {
+      reply = await this.#connection.send((client, at) => {
+        deadline = at;
+        slot = nextSlot(client, key);
+        return script(client, deadline, slot);
+      });
+    } catch (error) {
+      if (!(error instanceof ReplyLostError) || !slot) throw error;
+      return settleLostWrite(error, slot, this.#timeoutMs, (...args) =>
+        this.#connection.send((client) => client.readOutcome(...args)),
+      );
+    }
     if (reply !== PAST_DEADLINE) return reply;
     const earlyByMs = deadline - Date.now();
     // Redis saw the deadline pass before this host's clock did: the clocks disagree.

@@ -1,6 +1,6 @@
 import { sleep } from '../support/free-port';
 import { type Offline, startOffline } from '../support/offline';
-import { checkHistory, type DataLoss, type Operation } from './history';
+import { checkHistory, type DataLoss, epochLostData, type Operation, skippedNumbers } from './history';
 import { runLoad } from './load';
 import { type ChaosTarget, dynamoDbTarget, redisTarget } from './targets';
 
@@ -27,6 +27,10 @@ export interface ChaosResult {
   operations: number;
   faults: Record<string, number>;
   unavailable: number;
+  /** Requests whose reply the service lost, by how it settled them (read from its log). */
+  lostReplies: { applied: number; notApplied: number; unknown: number };
+  /** Numbers skipped in windows that lost no data: increments applied although answered 503. */
+  applied503s: number;
   /** Checks at the end of each epoch that the counter never exists without an expiry. */
   expiryChecks: number;
   anomalies: string[];
@@ -82,11 +86,14 @@ export async function runChaos({ store, seconds, seed, onFault }: ChaosOptions):
     const watching = watchExpiry(target, until, expiry);
     const [epochs] = await Promise.all([load, injecting, watching]);
     const end = Date.now();
+    const log = serviceLog(offline.output());
     const anomalies = checkHistory(epochs, {
       windowMs: WINDOW_SECONDS * 1000,
       toleranceMs: 100,
       maxAnswerMs: 5_000,
       dataLosses,
+      exactFailures: target.exactFailures,
+      unknownOutcomes: log.unknownAt,
     });
     if (expiry.withoutExpiry > 0) anomalies.push(`the counter existed without an expiry ${expiry.withoutExpiry} times`);
     const operations = epochs.flatMap((epoch) => [...epoch.hellos, ...epoch.againOps]);
@@ -97,6 +104,10 @@ export async function runChaos({ store, seconds, seed, onFault }: ChaosOptions):
       operations: operations.length,
       faults,
       unavailable: operations.filter((op) => op.status === 503).length,
+      lostReplies: { applied: log.applied, notApplied: log.notApplied, unknown: log.unknownAt.length },
+      applied503s: epochs
+        .filter((epoch) => !epochLostData(epoch, dataLosses))
+        .reduce((total, epoch) => total + skippedNumbers(epoch), 0),
       expiryChecks: expiry.checks,
       anomalies,
       timeline: { start, end, faults: spans, operations },
@@ -142,16 +153,35 @@ async function watchExpiry(
   }
 }
 
+/**
+ * What the service's log (its WARN and ERROR lines) says of lost replies: settled as applied (a
+ * 200), as not applied (an exact 503), or unknown, with when each unknown one was answered.
+ */
+function serviceLog(output: string): { applied: number; notApplied: number; unknownAt: number[] } {
+  const unknownAt: number[] = [];
+  let applied = 0;
+  let notApplied = 0;
+  for (const line of output.split('\n')) {
+    if (line.includes('after the write was applied; answered from its record')) applied += 1;
+    else if (line.includes('the write was not applied, and now cannot be')) notApplied += 1;
+    else if (line.includes('"name":"OutcomeUnknownError"')) {
+      unknownAt.push(Date.parse(/"timestamp":"([^"]+)"/.exec(line)?.[1] ?? '') || Number.POSITIVE_INFINITY);
+    }
+  }
+  return { applied, notApplied, unknownAt };
+}
+
 /** One row of the table `npm run chaos` prints. */
 export function formatResult(result: ChaosResult): string {
   const faults = Object.entries(result.faults)
     .sort(([a], [b]) => a.localeCompare(b))
     .map(([name, count]) => `${name} ${count}`)
     .join(', ');
-  return `| ${result.store} | ${(result.seconds / 60).toFixed(1)} | ${result.operations} | ${faults} | ${result.unavailable} | ${result.expiryChecks} | ${result.anomalies.length} |`;
+  const { applied, notApplied, unknown } = result.lostReplies;
+  return `| ${result.store} | ${(result.seconds / 60).toFixed(1)} | ${result.operations} | ${faults} | ${result.unavailable} | ${applied} / ${notApplied} / ${unknown} | ${result.applied503s} | ${result.expiryChecks} | ${result.anomalies.length} |`;
 }
 
 export const TABLE_HEADER = [
-  '| store | minutes | operations | faults injected | 503s | expiry checks | anomalies |',
-  '|---|---|---|---|---|---|---|',
+  '| store | minutes | operations | faults injected | 503s | lost replies: 200 / exact 503 / unknown | 503s applied | expiry checks | anomalies |',
+  '|---|---|---|---|---|---|---|---|---|',
 ].join('\n');

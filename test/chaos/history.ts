@@ -34,6 +34,14 @@ export interface CheckOptions {
   /** An answer slower than this is an anomaly: the service promises an answer in bounded time. */
   maxAnswerMs: number;
   dataLosses: DataLoss[];
+  /**
+   * Whether a 503 promises that nothing changed (Redis): a skipped number is then an anomaly, unless
+   * data was lost or the service said it could not tell. Else (DynamoDB) a 503 may have counted, and
+   * a skipped number needs only a failed request to explain it.
+   */
+  exactFailures: boolean;
+  /** When the service logged a request whose outcome it could not find out (epoch ms). */
+  unknownOutcomes: number[];
 }
 
 const NUMBER = /^Hello ELECLE (\d+)$/;
@@ -80,11 +88,70 @@ function checkEpoch({ hellos, againOps }: Epoch, options: CheckOptions): string[
     if (op.start > firstExpiredEnd) problems.push(`${n} returned after "Expired!": the window reopened`);
   }
 
-  const highest = Math.max(1, ...seen.keys());
-  const skipped = highest - 1 - seen.size;
+  const skipped = skippedNumbers({ hellos, againOps });
   const unanswered = againOps.filter((op) => op.status !== 200).length;
   if (skipped > unanswered) problems.push(`${skipped} numbers skipped but only ${unanswered} requests failed`);
+  else if (options.exactFailures && skipped > 0 && !epochLostData({ hellos, againOps }, options.dataLosses)) {
+    const end = Math.max(opened.end, ...againOps.map((op) => op.end));
+    const unknownAt = options.unknownOutcomes.filter((at) => at >= opened.start && at <= end);
+    const unexplained = skipped - explainedByUnknown(missingNumbers(seen), unknownAt, againOps);
+    if (unexplained > 0) {
+      const said = unknownAt.length > 0 ? ` (${unknownAt.length} said to be unknown explain the rest)` : '';
+      problems.push(`${unexplained} numbers skipped: increments answered 503 had been applied${said}`);
+    }
+  }
   return problems;
+}
+
+function missingNumbers(seen: Map<number, Operation>): number[] {
+  const highest = Math.max(1, ...seen.keys());
+  return Array.from({ length: highest - 1 }, (_, index) => index + 2).filter((n) => !seen.has(n));
+}
+
+/**
+ * How many skipped numbers the unknown outcomes explain, each one at most: an increment answered as
+ * unknown at time t was applied before t or not at all (after t Redis refuses it), so it can only
+ * have taken a number below every number shown to a request that started after t.
+ */
+function explainedByUnknown(missing: number[], unknownAt: number[], againOps: Operation[]): number {
+  const shownAfter = (at: number) =>
+    Math.min(
+      ...againOps
+        .filter((op) => op.start > at && op.status === 200)
+        .map((op) => Number(NUMBER.exec(op.body)?.[1] ?? Number.POSITIVE_INFINITY)),
+    );
+  const caps = unknownAt.map(shownAfter).sort((a, b) => a - b);
+  let explained = 0;
+  for (const n of missing) {
+    const index = caps.findIndex((cap) => cap > n);
+    if (index === -1) continue;
+    caps.splice(index, 1);
+    explained += 1;
+  }
+  return explained;
+}
+
+/**
+ * Numbers below the highest one shown that no request was shown: increments applied without a 200.
+ * Only those below the highest are seen, so the load ends each epoch with one last increment.
+ */
+export function skippedNumbers({ hellos, againOps }: Epoch): number {
+  if (hellos.at(-1)?.status !== 200) return 0;
+  const shown = new Set(
+    againOps.flatMap((op) => {
+      const match = op.status === 200 ? NUMBER.exec(op.body) : null;
+      return match ? [Number(match[1])] : [];
+    }),
+  );
+  return Math.max(1, ...shown) - 1 - shown.size;
+}
+
+/** Whether the store lost its data while this epoch's window was open (a skipped number is then no news). */
+export function epochLostData({ hellos, againOps }: Epoch, dataLosses: DataLoss[]): boolean {
+  const opened = hellos.at(-1);
+  if (!opened) return false;
+  const end = Math.max(opened.end, ...againOps.map((op) => op.end));
+  return dataLosses.some((loss) => loss.start <= end && loss.end >= opened.start);
 }
 
 function checkAnswer(op: Operation, { maxAnswerMs }: CheckOptions): string[] {

@@ -19,6 +19,8 @@ export interface Fault {
 /** A real store behind a fault proxy, with the faults that can be done to it. */
 export interface ChaosTarget {
   store: 'redis' | 'dynamodb';
+  /** Whether the service promises that a 503 from this store changed nothing. */
+  exactFailures: boolean;
   /** The service's environment: the store, reached through the proxy. */
   env: OfflineOptions['env'];
   faults: Record<string, Fault>;
@@ -46,6 +48,12 @@ function networkFaults(proxy: FaultProxy): Record<string, Fault> {
   return {
     'half-open': fault(false, () => proxy.blackholeExisting(), heal),
     reset: fault(false, () => proxy.resetAll(), heal),
+    // The same, striking while replies to applied writes are on their way: 20 ms per chunk makes
+    // sure some are, whatever the load's timing. These are the faults that lose replies.
+    // Commands held on their way and delivered when the fault heals, after their requests gave up.
+    stall: fault(false, () => proxy.stallExisting(), heal),
+    'half-open-in-flight': fault(false, () => inFlight(proxy, () => proxy.blackholeExisting()), heal),
+    'reset-in-flight': fault(false, () => inFlight(proxy, () => proxy.resetAll()), heal),
     latency: fault(false, (random) => proxy.setLatency(Math.round(50 + 800 * random())), heal),
     'refuse-new': fault(
       false,
@@ -66,12 +74,21 @@ function networkFaults(proxy: FaultProxy): Record<string, Fault> {
   };
 }
 
+/** Slows every chunk for a moment, so commands and replies are in the proxy, then strikes. */
+async function inFlight(proxy: FaultProxy, strike: () => void): Promise<void> {
+  proxy.setLatency(20);
+  await sleep(100);
+  strike();
+  proxy.setLatency(0);
+}
+
 export async function redisTarget(): Promise<ChaosTarget> {
   const redis = await TestRedisServer.start();
   const proxy = await FaultProxy.start(redis.port);
   const inspector = redis.client({ maxRetriesPerRequest: 0, commandTimeout: 500, enableOfflineQueue: false });
   return {
     store: 'redis',
+    exactFailures: true,
     env: { REDIS_URL: proxy.rewrite(redis.url) },
     faults: {
       ...networkFaults(proxy),
@@ -157,6 +174,7 @@ export async function dynamoDbTarget(): Promise<ChaosTarget> {
   const key = { [KEY_ATTRIBUTE]: { S: HELLO_KEY } };
   return {
     store: 'dynamodb',
+    exactFailures: true,
     env: { COUNTER_STORE: 'dynamodb', DYNAMODB_TABLE: TABLE, DYNAMODB_ENDPOINT: `http://127.0.0.1:${proxy.port}` },
     faults: {
       ...networkFaults(proxy),

@@ -1,3 +1,4 @@
+import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DynamoDbCounterStore } from '../../lib/counter/dynamodb';
 import { startDynalite, type TestDynamoDb, throttledReply } from '../support/dynalite';
@@ -31,6 +32,10 @@ describe('Class: DynamoDbCounterStore, when DynamoDB fails', () => {
 
   afterEach(() => proxy.heal());
 
+  const stored = async () =>
+    (await dynamo.client.send(new GetItemCommand({ TableName: table, Key: { id: { S: KEY } }, ConsistentRead: true })))
+      .Item;
+
   afterAll(async () => {
     await proxy?.stop();
     await dynamo?.stop();
@@ -39,7 +44,9 @@ describe('Class: DynamoDbCounterStore, when DynamoDB fails', () => {
   it('fails a request DynamoDB never answers at its timeout, naming the operation, then counts on', async () => {
     proxy.blackholeExisting();
     const failed = await storeOutcome(store.increment(KEY));
-    expect(failed.error).toBe(`DynamoDB did not answer the UpdateItem within ${TIMEOUT_MS} ms`);
+    expect(failed.error).toBe(
+      `DynamoDB did not answer the UpdateItem within ${TIMEOUT_MS} ms; the write was not applied, and now cannot be`,
+    );
     expect(failed.ms).toBeGreaterThanOrEqual(TIMEOUT_MS - 5);
     expect(failed.ms).toBeLessThan(TIMEOUT_MS + 1_000);
     expect(await store.increment(KEY)).toBe(2);
@@ -77,6 +84,48 @@ describe('Class: DynamoDbCounterStore, when DynamoDB fails', () => {
     const failed = await storeOutcome(store.start(KEY, 60_000));
     expect(failed.error).toBe('DynamoDB PutItem failed');
     expect(failed.ms).toBeLessThan(TIMEOUT_MS);
+  });
+
+  it('answers the number DynamoDB gave a write whose answer was lost, read from the item', async () => {
+    proxy.loseRepliesOnExisting();
+    const recovered = await storeOutcome(store.increment(KEY));
+    expect(recovered.value).toBe(2);
+    expect(await store.increment(KEY)).toBe(3);
+  });
+
+  it('answers 1 for a window opened whose answer was lost', async () => {
+    await store.increment(KEY);
+    proxy.loseRepliesOnExisting();
+    expect((await storeOutcome(store.start(KEY, 60_000))).value).toBe(1);
+    expect(await store.increment(KEY)).toBe(2);
+  });
+
+  it('changes nothing when a write held on its way reaches DynamoDB after its request was answered 503', async () => {
+    proxy.stallExisting();
+    const failed = await storeOutcome(store.increment(KEY));
+    expect(failed.error).toBe(
+      `DynamoDB did not answer the UpdateItem within ${TIMEOUT_MS} ms; the write was not applied, and now cannot be`,
+    );
+    proxy.heal(); // the held request reaches DynamoDB now, and is refused
+    await sleep(200);
+    expect(await stored()).toMatchObject({ count: { N: '1' } });
+    expect(await store.increment(KEY)).toBe(2);
+  });
+
+  it('says the outcome is unknown when the lookup keeps failing', async () => {
+    proxy.loseRepliesOnExisting();
+    proxy.setNewConnections('hang');
+    const failed = await storeOutcome(store.increment(KEY));
+    expect(failed.error).toBe(
+      `DynamoDB did not answer the UpdateItem within ${TIMEOUT_MS} ms, and so did asking whether the write was applied`,
+    );
+    expect(await stored()).toMatchObject({ count: { N: '2' } });
+  });
+
+  it("keeps about one record per instance in the item: each write removes the last one's", async () => {
+    for (let i = 0; i < 10; i += 1) await store.increment(KEY);
+    const records = Object.keys((await stored()) ?? {}).filter((name) => name.startsWith('outcome:'));
+    expect(records).toHaveLength(1);
   });
 
   it('replaces a client idle longer than the limit before using it, so a dropped idle connection costs nothing', async () => {

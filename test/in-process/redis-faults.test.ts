@@ -60,7 +60,9 @@ describe('Class: RedisCounterStore, when the connection fails', () => {
   it('fails one request at its timeout on a half-open connection, then counts on a new one with no number lost', async () => {
     proxy.blackholeExisting();
     const failed = await storeOutcome(store.increment(KEY));
-    expect(failed.error).toBe(`Redis did not answer within ${TIMEOUT_MS} ms; reconnecting`);
+    expect(failed.error).toBe(
+      `Redis did not answer within ${TIMEOUT_MS} ms; reconnecting; the write was not applied, and now cannot be`,
+    );
     expect(failed.ms).toBeGreaterThanOrEqual(TIMEOUT_MS - 5);
     expect(failed.ms).toBeLessThan(TIMEOUT_MS + 500);
     expect(await store.increment(KEY)).toBe(2);
@@ -130,19 +132,70 @@ describe('Class: RedisCounterStore, when the connection fails', () => {
     expect(await inspector.get(KEY)).toBe('1');
   });
 
-  it('answers a connection reset under a sent command only once its deadline has passed, having changed nothing', async () => {
+  it('settles a write whose connection was reset under it as not applied, once its deadline has passed', async () => {
     // Prepare: the command is held on its way, then the connection is reset under it.
     proxy.setLatency(50);
     const sent = storeOutcome(store.increment(KEY));
     await sleep(10);
     proxy.resetAll();
+    proxy.heal(); // new connections are quick
     // Act
     const failed = await sent;
-    // Assess: for all this process knows, the command could still reach Redis until its deadline.
-    expect(failed.error).toBe('Redis connection failed');
+    // Assess: after the deadline, a lookup on a new connection found no record: none can come now.
+    expect(failed.error).toBe('Redis connection failed; the write was not applied, and now cannot be');
     expect(failed.cause?.message).toBeDefined(); // what ioredis saw goes to the log with it
     expect(failed.ms).toBeGreaterThanOrEqual(TIMEOUT_MS - 5);
     expect(await inspector.get(KEY)).toBe('1');
+  });
+
+  it('changes nothing when a write held on its way reaches Redis after its request was answered 503', async () => {
+    proxy.stallExisting();
+    const failed = await storeOutcome(store.increment(KEY));
+    expect(failed.error).toBe(
+      `Redis did not answer within ${TIMEOUT_MS} ms; reconnecting; the write was not applied, and now cannot be`,
+    );
+    proxy.heal(); // the held command reaches Redis now
+    await sleep(100);
+    expect(await inspector.get(KEY)).toBe('1');
+    expect(await store.increment(KEY)).toBe(2);
+  });
+
+  it('answers the number Redis gave a write whose reply was lost', async () => {
+    proxy.loseRepliesOnExisting();
+    const recovered = await storeOutcome(store.increment(KEY));
+    expect(recovered.value).toBe(2);
+    expect(recovered.ms).toBeGreaterThanOrEqual(TIMEOUT_MS - 5);
+    expect(await store.increment(KEY)).toBe(3);
+  });
+
+  it('answers 1 for a window opened whose reply was lost', async () => {
+    await store.increment(KEY);
+    proxy.loseRepliesOnExisting();
+    expect((await storeOutcome(store.start(KEY, 60_000))).value).toBe(1);
+    expect(await store.increment(KEY)).toBe(2);
+  });
+
+  it('asks again when the lookup is refused for a moment, and answers the number the write got', async () => {
+    proxy.loseRepliesOnExisting();
+    proxy.setNewConnections('refuse');
+    const sent = storeOutcome(store.increment(KEY));
+    await sleep(TIMEOUT_MS + 100);
+    proxy.heal();
+    expect((await sent).value).toBe(2);
+  });
+
+  it('says the outcome is unknown, no earlier than the deadline, when the lookup keeps failing', async () => {
+    // Prepare: Redis applies the write and its reply is lost; no new connection can be made to ask.
+    proxy.loseRepliesOnExisting();
+    proxy.setNewConnections('refuse');
+    // Act
+    const failed = await storeOutcome(store.increment(KEY));
+    // Assess
+    expect(failed.error).toBe(
+      `Redis did not answer within ${TIMEOUT_MS} ms; reconnecting, and so did asking whether the write was applied`,
+    );
+    expect(failed.ms).toBeGreaterThanOrEqual(TIMEOUT_MS - 5);
+    expect(await inspector.get(KEY)).toBe('2');
   });
 
   it('waits for a new connection that is slow but moving (each handshake reply takes most of the timeout)', async () => {

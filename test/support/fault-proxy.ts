@@ -9,6 +9,10 @@ interface Pair {
   upstream: Socket | undefined;
   /** Set when this pair silently stopped forwarding (half-open as seen from either end). */
   blackholed: boolean;
+  /** Set when this pair forwards what the client sends but drops what the server answers. */
+  repliesLost: boolean;
+  /** While set, what the client sends is held here, and delivered to the server on heal(). */
+  held: Buffer[] | undefined;
 }
 
 /**
@@ -24,6 +28,7 @@ export class FaultProxy {
   #closeAfterBytes: number | undefined;
   #cannedReply: string | undefined;
   #accepted = 0;
+  #trigger: { bytesLeft: number; action: () => void } | undefined;
 
   private constructor(
     readonly port: number,
@@ -59,6 +64,32 @@ export class FaultProxy {
     for (const pair of this.#pairs) pair.blackholed = true;
   }
 
+  /**
+   * Existing connections hold what the client sends from now on, and deliver it to the server on
+   * heal(), even after the client has given up and closed: commands that reach the server late, as
+   * a network that retransmits after a stall delivers them.
+   */
+  stallExisting(): void {
+    for (const pair of this.#pairs) pair.held ??= [];
+  }
+
+  /**
+   * Existing connections still deliver what the client sends, but drop every reply: the server
+   * acts on each command and the client never hears of it (a reply lost after the write).
+   */
+  loseRepliesOnExisting(): void {
+    for (const pair of this.#pairs) pair.repliesLost = true;
+  }
+
+  /**
+   * Runs `action` as soon as the server has sent `bytes` more bytes (over all connections), before
+   * those bytes are forwarded: a fault then strikes with replies on their way, at a point of a
+   * burst that does not depend on how fast the machine is.
+   */
+  afterServerSent(bytes: number, action: () => void): void {
+    this.#trigger = { bytesLeft: bytes, action };
+  }
+
   /** What new connections get from now on. `refuse` resets each one as it arrives. */
   setNewConnections(mode: NewConnections): void {
     this.#newConnections = mode;
@@ -89,6 +120,7 @@ export class FaultProxy {
 
   /** Back to forwarding everything; connections already blackholed stay so. */
   heal(): void {
+    for (const pair of this.#pairs) this.#release(pair);
     this.#newConnections = 'forward';
     this.#latencyMs = 0;
     this.#closeAfterBytes = undefined;
@@ -102,10 +134,11 @@ export class FaultProxy {
 
   #accept(client: Socket): void {
     this.#accepted += 1;
-    const pair: Pair = { client, upstream: undefined, blackholed: false };
+    const pair: Pair = { client, upstream: undefined, blackholed: false, repliesLost: false, held: undefined };
     this.#pairs.add(pair);
     client.on('error', () => {});
     client.on('close', () => {
+      if (pair.held) return; // the server gets what was held on heal()
       this.#pairs.delete(pair);
       if (!pair.blackholed) pair.upstream?.destroy();
     });
@@ -131,7 +164,20 @@ export class FaultProxy {
 
   #pipe(pair: Pair, from: Socket, to: Socket, budget: { bytes: number }): void {
     from.on('data', (chunk: Buffer) => {
-      if (pair.blackholed) return;
+      if (pair.blackholed || (pair.repliesLost && from !== pair.client)) return;
+      if (pair.held) {
+        if (from === pair.client) pair.held.push(chunk);
+        return;
+      }
+      if (this.#trigger && from === pair.upstream) {
+        this.#trigger.bytesLeft -= chunk.length;
+        const { bytesLeft, action } = this.#trigger;
+        if (bytesLeft <= 0) {
+          this.#trigger = undefined;
+          action();
+          if (pair.blackholed || to.destroyed) return;
+        }
+      }
       if (this.#cannedReply !== undefined && from === pair.client) {
         from.write(this.#cannedReply);
         return;
@@ -149,6 +195,18 @@ export class FaultProxy {
       if (this.#latencyMs > 0) setTimeout(forward, this.#latencyMs);
       else forward();
     });
+  }
+
+  #release(pair: Pair): void {
+    const held = pair.held;
+    if (!held) return;
+    pair.held = undefined;
+    const upstream = pair.upstream;
+    if (upstream && !upstream.destroyed) for (const chunk of held) upstream.write(chunk);
+    if (pair.client.destroyed) {
+      this.#pairs.delete(pair);
+      upstream?.end();
+    }
   }
 
   #reset(pair: Pair): void {
