@@ -3,8 +3,8 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
-// patches/serverless-offline+<version>.patch gives sls offline Lambda's init phase and loads each
-// handler once per instance. It was written against one version's internals: an upgrade must fail
+// patches/serverless-offline+<version>.patch gives sls offline Lambda's init phase, loads each
+// handler once per instance, and drops three per-request costs (timers, process.env, log writes). It was written against one version's internals: an upgrade must fail
 // here, naming what to redo, not quietly lose the init phase or the speed.
 const ROOT = join(import.meta.dirname, '../..');
 const PATCH = readdirSync(join(ROOT, 'patches')).find((name) => name.startsWith('serverless-offline+'));
@@ -15,11 +15,13 @@ const PATCHED: Record<string, string[]> = {
   'src/ServerlessOffline.js': ['await this.#lambda.init()'],
   'src/lambda/Lambda.js': ['return this.#lambdaFunctionPool.init(this.#lambdas)'],
   'src/lambda/LambdaFunctionPool.js': ['async init(lambdas)'],
-  'src/lambda/LambdaFunction.js': ['await this.#handlerRunner.init()'],
+  'src/lambda/LambdaFunction.js': ['await this.#handlerRunner.init()', 'timer?.cancel()'],
+  'src/events/http/HttpServer.js': ['log.notice(`\\n\\n${method} ${request.path} (λ: ${functionKey})`)'],
   'src/lambda/handler-runner/HandlerRunner.js': ['await this.#runner.init?.()'],
   'src/lambda/handler-runner/in-process-runner/InProcessRunner.js': [
     'this.#handlerFunction ??= await load(',
     'const handler = this.#handlerFunction ?? (await this.init())',
+    'assignEnv(this.#env)',
   ],
 };
 
