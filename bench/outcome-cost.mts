@@ -12,8 +12,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { defineCounterCommands } from '../lib/counter/redis.js';
-import { nextSlot } from '../lib/counter/redis-outcome.js';
+import { nextSlot } from '../lib/counter/redis-outcome-ring.js';
+import { defineCounterCommands } from '../lib/counter/redis-scripts.js';
 import { TestRedisServer } from '../test/support/redis-server.js';
 
 const { values } = parseArgs({

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { redisClientOptions } from '../../lib/counter/redis-connection';
+import { redisClientOptions } from '../../lib/counter/redis-client-options';
 
 // Each connection is used until it fails once and is then replaced (test/in-process/redis-faults
 // shows the behaviour). These options are what keeps ioredis from doing anything behind that.

@@ -1,6 +1,6 @@
 import { ReplyError } from 'ioredis';
 import { describe, expect, it } from 'vitest';
-import { credentialsRefused, explainReplyError } from '../../lib/counter/redis-connection';
+import { credentialsRefused, explainReplyError } from '../../lib/counter/redis-reply-errors';
 
 describe('Function: explainReplyError', () => {
   it.each([
