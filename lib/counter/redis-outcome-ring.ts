@@ -21,11 +21,17 @@ export const RING_SLOTS = 1024;
 export const RING_KEPT_MS = 60_000;
 const RING_REFRESH_MS = 20_000;
 
-/** Appended to a write script: records ARGV[2] (seq) and `count` in KEYS[2]; ARGV[3] = '1' renews its expiry. */
+/**
+ * Appended to a write script: records ARGV[2] (seq) and `count` in KEYS[2]. ARGV[3] = '1' renews the
+ * ring's expiry; otherwise it is set only if the ring has none (SETRANGE made it anew: the first
+ * write, or after a flush), so no ring is ever left without one.
+ */
 export const RECORD_OUTCOME = `
 redis.call('SETRANGE', KEYS[2], (tonumber(ARGV[2]) % ${RING_SLOTS}) * 16, struct.pack('>dd', tonumber(ARGV[2]), count))
 if ARGV[3] == '1' then
   redis.call('PEXPIRE', KEYS[2], ${RING_KEPT_MS})
+else
+  redis.call('PEXPIRE', KEYS[2], ${RING_KEPT_MS}, 'NX')
 end
 `;
 

@@ -51,6 +51,12 @@ describe("Redis scripts: the outcome each write records in its connection's ring
     expect(ttl).toBeLessThanOrEqual(RING_KEPT_MS);
   });
 
+  it('gives a ring made anew an expiry even when the write does not renew it (after a flush, say)', async () => {
+    await client.set(KEY, 1, 'PX', 60_000);
+    await client.incrementWhileOpen(KEY, RING, future(), 7, '0');
+    expect(await inspector.pttl(RING)).toBeGreaterThan(RING_KEPT_MS - 10_000);
+  });
+
   it('says a write it finds no record of was not applied: an increment after the window closed', async () => {
     await client.openWindow(KEY, RING, future(), 1, '1', 60_000);
     await inspector.del(KEY);
