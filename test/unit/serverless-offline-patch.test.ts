@@ -16,7 +16,7 @@ const PATCHED: Record<string, string[]> = {
   'src/lambda/Lambda.js': ['return this.#lambdaFunctionPool.init(this.#lambdas)'],
   'src/lambda/LambdaFunctionPool.js': ['async init(lambdas)'],
   'src/lambda/LambdaFunction.js': ['await this.#handlerRunner.init()', 'timer?.cancel()'],
-  'src/events/http/HttpServer.js': ['log.notice(`\\n\\n${method} ${request.path} (λ: ${functionKey})`)'],
+  'src/events/http/HttpServer.js': ['// incoming request message, in one write', 'log.notice(`\\n\\n'],
   'src/lambda/handler-runner/HandlerRunner.js': ['await this.#runner.init?.()'],
   'src/lambda/handler-runner/in-process-runner/InProcessRunner.js': [
     'this.#handlerFunction ??= await load(',
