@@ -11,8 +11,8 @@ interface Pair {
   blackholed: boolean;
   /** Set when this pair forwards what the client sends but drops what the server answers. */
   repliesLost: boolean;
-  /** While set, what the client sends is held here, and delivered to the server on heal(). */
-  held: Buffer[] | undefined;
+  /** While set, what either end sends is held here, in order, and delivered on heal(). */
+  held: { toServer: Buffer[]; toClient: Buffer[] } | undefined;
 }
 
 /**
@@ -65,12 +65,13 @@ export class FaultProxy {
   }
 
   /**
-   * Existing connections hold what the client sends from now on, and deliver it to the server on
-   * heal(), even after the client has given up and closed: commands that reach the server late, as
-   * a network that retransmits after a stall delivers them.
+   * Existing connections hold what either end sends from now on, and deliver it, in order, on
+   * heal(), to the server even after the client has given up and closed: commands that reach the
+   * server late, as a network that retransmits after a stall delivers them. Nothing is dropped from
+   * the middle of a stream (a client would match later replies to the wrong commands).
    */
   stallExisting(): void {
-    for (const pair of this.#pairs) pair.held ??= [];
+    for (const pair of this.#pairs) pair.held ??= { toServer: [], toClient: [] };
   }
 
   /**
@@ -163,10 +164,28 @@ export class FaultProxy {
   }
 
   #pipe(pair: Pair, from: Socket, to: Socket, budget: { bytes: number }): void {
+    // Chunks leave in the order they came, whatever the latency did meanwhile: TCP never reorders.
+    const queue: { chunk: Buffer; due: number }[] = [];
+    let timer: NodeJS.Timeout | undefined;
+    const pump = () => {
+      timer = undefined;
+      while (queue.length > 0 && (queue[0]?.due ?? 0) <= Date.now()) forward(queue.shift()?.chunk as Buffer);
+      if (queue.length > 0) timer = setTimeout(pump, (queue[0]?.due ?? 0) - Date.now());
+    };
+    const forward = (chunk: Buffer) => {
+      if (pair.blackholed || to.destroyed) return;
+      const allowed = chunk.subarray(0, Math.max(0, budget.bytes));
+      budget.bytes -= chunk.length;
+      if (allowed.length > 0) to.write(allowed);
+      if (budget.bytes < 0) {
+        pair.client.destroy();
+        pair.upstream?.destroy();
+      }
+    };
     from.on('data', (chunk: Buffer) => {
       if (pair.blackholed || (pair.repliesLost && from !== pair.client)) return;
       if (pair.held) {
-        if (from === pair.client) pair.held.push(chunk);
+        (from === pair.client ? pair.held.toServer : pair.held.toClient).push(chunk);
         return;
       }
       if (this.#trigger && from === pair.upstream) {
@@ -182,18 +201,8 @@ export class FaultProxy {
         from.write(this.#cannedReply);
         return;
       }
-      const forward = () => {
-        if (pair.blackholed || to.destroyed) return;
-        const allowed = chunk.subarray(0, Math.max(0, budget.bytes));
-        budget.bytes -= chunk.length;
-        if (allowed.length > 0) to.write(allowed);
-        if (budget.bytes < 0) {
-          pair.client.destroy();
-          pair.upstream?.destroy();
-        }
-      };
-      if (this.#latencyMs > 0) setTimeout(forward, this.#latencyMs);
-      else forward();
+      queue.push({ chunk, due: Date.now() + this.#latencyMs });
+      if (!timer) pump();
     });
   }
 
@@ -202,7 +211,8 @@ export class FaultProxy {
     if (!held) return;
     pair.held = undefined;
     const upstream = pair.upstream;
-    if (upstream && !upstream.destroyed) for (const chunk of held) upstream.write(chunk);
+    if (upstream && !upstream.destroyed) for (const chunk of held.toServer) upstream.write(chunk);
+    if (!pair.client.destroyed) for (const chunk of held.toClient) pair.client.write(chunk);
     if (pair.client.destroyed) {
       this.#pairs.delete(pair);
       upstream?.end();
