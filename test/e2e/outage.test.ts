@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { askUntilAnswered, timedGet } from '../support/answers';
+import { sleep } from '../support/free-port';
 import type { Offline } from '../support/offline';
 import type { TestRedisServer } from '../support/redis-server';
 import { type RedisStack, startRedisStack } from '../support/redis-stack';
@@ -30,6 +31,9 @@ describe('HTTP: Redis stopped, frozen and back', () => {
 
   it('answers 503 "Service Unavailable" within 1 s while Redis refuses connections', async () => {
     await redis.stop();
+    // The close has reached the service: a request sent on the dying connection would wait for its
+    // deadline, then ask (refused) for one more timeout whether its write landed: up to about 1 s.
+    await sleep(50);
     for (const path of ['/hello', '/hello/again', '/hello/again']) {
       const answer = await timedGet(offline, path);
       expect({ status: answer.status, body: answer.body }).toEqual({ status: 503, body: 'Service Unavailable' });
