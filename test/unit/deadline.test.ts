@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { settleWithin } from '../../lib/counter/deadline';
 import { sleep } from '../support/free-port';
 
@@ -68,19 +68,30 @@ describe('Function: settleWithin', () => {
   ] as const)(
     'lets work that %s after the timer fired, but before the timeout is decided, win without calling onTimeout',
     async (_, finish, expected) => {
-      // Prepare: the work settles from a timer due at the same time as the deadline, queued after it
+      // Prepare: the work settles the moment the deadline's timer has fired and asked for the
+      // decision (setImmediate), before the decision runs, as a reply read in that turn's poll phase
+      // would. (Two 20 ms timers, one for each, were not always due in the same turn.)
       let calls = 0;
       const settle = { resolve: (_value: string) => {}, reject: (_error: Error) => {} };
       const work = new Promise<string>((resolve, reject) => Object.assign(settle, { resolve, reject }));
-      const outcome = settled(
-        settleWithin(work, 20, () => {
-          calls += 1;
-          return timedOut();
-        }),
-      );
-      setTimeout(() => finish(settle as never), 20);
-      // Act, Assess
-      expect(await outcome).toEqual(expected);
+      const realSetImmediate = globalThis.setImmediate;
+      const spy = vi.spyOn(globalThis, 'setImmediate').mockImplementation(((callback: () => void) => {
+        finish(settle as never);
+        return realSetImmediate(callback);
+      }) as typeof setImmediate);
+      try {
+        const outcome = settled(
+          settleWithin(work, 20, () => {
+            calls += 1;
+            return timedOut();
+          }),
+        );
+        // Act, Assess
+        expect(await outcome).toEqual(expected);
+        expect(spy).toHaveBeenCalledTimes(1);
+      } finally {
+        spy.mockRestore();
+      }
       await sleep(10);
       expect(calls).toBe(0);
     },
