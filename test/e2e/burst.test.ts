@@ -36,7 +36,8 @@ describe('HTTP: a burst of 1,000 concurrent /hello/again on a freshly started se
   });
 
   it('logs each request of the burst with its own request id', () => {
-    const requests = logLines(offline.output()).filter(
+    // stdout alone: a long line written in parts could otherwise have stderr's lines between them.
+    const requests = logLines(offline.stdout()).filter(
       (line) => line.message === 'request' && line.function_name === 'elecle-hello-local-helloAgain',
     );
     expect(requests.length).toBe(BURST + 1);

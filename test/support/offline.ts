@@ -40,6 +40,8 @@ export interface Offline {
   baseUrl: string;
   get(path: string, init?: RequestInit): Promise<{ status: number; body: string; headers: Headers }>;
   output(): string;
+  /** Its standard output alone: the handlers' JSON log lines, never cut by a line of stderr. */
+  stdout(): string;
   stop(): Promise<void>;
 }
 
@@ -79,8 +81,10 @@ export async function startOffline({
     stdio: ['ignore', keep === 'keep' ? 'pipe' : 'ignore', 'pipe'],
   });
   let output = '';
+  let stdout = '';
   child.stdout?.on('data', (chunk) => {
     output += chunk;
+    stdout += chunk;
   });
   child.stderr?.on('data', (chunk) => {
     output += chunk;
@@ -94,6 +98,7 @@ export async function startOffline({
       return { status: response.status, body: await response.text(), headers: response.headers };
     },
     output: () => output,
+    stdout: () => stdout,
     async stop() {
       await stopProcess(child);
       rmSync(join(cwd, buildFolder), { recursive: true, force: true });
