@@ -1,6 +1,7 @@
 import { type Config, describeStore, readConfig } from './config';
 import { type CounterStore, createCounterStore } from './counter';
 import { instrumented } from './counter/instrumented';
+import { sleep } from './sleep';
 import { logger } from './telemetry';
 
 export interface Service {
@@ -51,7 +52,7 @@ export const initialized: Promise<boolean> = built.then(async (outcome) => {
       return true;
     } catch {
       if (Date.now() >= giveUpAt) return false;
-      await new Promise((resolve) => setTimeout(resolve, 200));
+      await sleep(200);
     }
   }
 });

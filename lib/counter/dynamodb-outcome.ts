@@ -1,4 +1,5 @@
 import { OutcomeUnknownError, StoreUnavailableError } from '../errors';
+import { sleep } from '../sleep';
 import { logger } from '../telemetry';
 
 /**
@@ -56,7 +57,6 @@ export function mayHaveBeenApplied(error: unknown): boolean {
 export type SettleOutcome = () => Promise<number | undefined>;
 
 const PAUSE_BEFORE_ASKING_AGAIN_MS = 50;
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
 
 /**
  * What became of a write whose answer was lost: its number when DynamoDB applied it, else a

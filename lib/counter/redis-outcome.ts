@@ -1,4 +1,5 @@
 import { OutcomeUnknownError, StoreUnavailableError } from '../errors';
+import { sleep } from '../sleep';
 import { logger } from '../telemetry';
 import type { ReplyLostError } from './redis-connection';
 import { type OutcomeSlot, RING_SLOTS } from './redis-outcome-ring';
@@ -45,7 +46,6 @@ export type ReadOutcome = (ringKey: string, deadline: number, seq: number) => Pr
 /** Until when a lookup that failed is tried again: a reset often comes with a moment of refused connections. */
 const askAgainUntil = (deadline: number, timeoutMs: number) => deadline + timeoutMs;
 const PAUSE_BEFORE_ASKING_AGAIN_MS = 50;
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
 
 /**
  * What became of a write whose reply was lost: its number when Redis applied it, else a
