@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# How long `docker compose watch` takes from saving lib/greeting.ts to the next request running it:
+# How long `docker compose watch` takes from saving lib/hello.ts to the next request running it:
 # EDITS times an edit, then its undo, each timed until /hello answers with it. Runs its own stack
 # (project elecle-hello-watch-bench, port 8100) and removes it, and puts the file back, at the end.
 # Needs Docker. Usage: bash bench/compose-watch.sh [EDITS]
@@ -10,11 +10,11 @@ export HELLO_PORT=8100
 compose=(docker compose --project-name elecle-hello-watch-bench)
 original=$(mktemp)
 watch_log=$(mktemp)
-cp lib/greeting.ts "$original"
+cp lib/hello.ts "$original"
 watch_pid=
 cleanup() {
   [ -n "$watch_pid" ] && kill "$watch_pid" 2>/dev/null
-  cp "$original" lib/greeting.ts
+  cp "$original" lib/hello.ts
   rm -f "$original" "$watch_log"
   "${compose[@]}" down -v --timeout 10 >/dev/null 2>&1
 }
@@ -45,10 +45,10 @@ ms_until() {
 
 times=()
 for _ in $(seq 1 "$edits"); do
-  sed -i 's/Hello ELECLE \${count}/Hi ELECLE ${count}/' lib/greeting.ts
+  sed -i 's/Hello ELECLE \${count}/Hi ELECLE ${count}/' lib/hello.ts
   times+=("$(ms_until 'Hi ELECLE 1')")
   sleep 1
-  cp "$original" lib/greeting.ts
+  cp "$original" lib/hello.ts
   times+=("$(ms_until 'Hello ELECLE 1')")
   sleep 1
 done

@@ -17,7 +17,7 @@ async function limitCall() {
   let seq = 0;
   const increment = () => {
     seq += 1;
-    return client.incrementWhileOpen(KEY, `{${KEY}}:link:bench`, Date.now() + 5_000, seq, seq === 1 ? '1' : '0');
+    return client.incrementWhileOpen(KEY, `{${KEY}}:outcomes:bench`, Date.now() + 5_000, seq, seq === 1 ? '1' : '0');
   };
   await increment(); // loads the script: EVALSHA from here on
   return async () => typeof (await increment()) === 'number';

@@ -12,8 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { nextSlot } from '../lib/counter/redis-outcome-ring.js';
-import { defineCounterCommands } from '../lib/counter/redis-scripts.js';
+import { defineCounterCommands } from '../lib/counter/redis.js';
 import { TestRedisServer } from '../test/support/redis-server.js';
 
 const { values } = parseArgs({
@@ -50,6 +49,7 @@ const baseRedis = (await import(join(baseTree, 'lib/counter/redis.ts'))) as {
   defineCounterCommands(c: typeof client): void;
 };
 baseRedis.defineCounterCommands(baseClient);
+let seq = 0;
 const increments: Record<string, () => unknown> = {
   [values.base]: () => {
     const batch = baseClient.pipeline() as unknown as {
@@ -62,8 +62,9 @@ const increments: Record<string, () => unknown> = {
   'this tree': () => {
     const batch = client.pipeline();
     for (let i = 0; i < 1_000; i += 1) {
-      const slot = nextSlot(client, KEY);
-      batch.incrementWhileOpen(KEY, slot.ringKey, Date.now() + 5_000, slot.seq, slot.refresh);
+      // As the adapter sends it: the connection's ring, the write's seq, the ring's expiry renewed first.
+      seq += 1;
+      batch.incrementWhileOpen(KEY, `{${KEY}}:outcomes:bench`, Date.now() + 5_000, seq, seq === 1 ? '1' : '0');
     }
     return batch.exec();
   },
@@ -85,17 +86,14 @@ await client.flushall();
 const usedMemory = async () => Number(/used_memory:(\d+)/.exec(await client.info('memory'))?.[1]);
 const before = await usedMemory();
 const keep = Date.now() + 3_600_000;
-await client.openWindow(KEY, nextSlot(client, KEY).ringKey, keep, 1, '1', 3_600_000);
+const ring = `{${KEY}}:outcomes:memory`;
+await client.openWindow(KEY, ring, keep, 1, '1', 3_600_000);
 for (let sent = 0; sent < RECORDS; sent += 1_000) {
   const batch = client.pipeline();
-  for (let i = 0; i < 1_000; i += 1) {
-    const slot = nextSlot(client, KEY);
-    batch.incrementWhileOpen(KEY, slot.ringKey, keep, slot.seq, slot.refresh);
-  }
+  for (let i = 0; i < 1_000; i += 1) batch.incrementWhileOpen(KEY, ring, keep, sent + i + 2, '0');
   await batch.exec();
 }
 const after = await usedMemory();
-const ring = nextSlot(client, KEY).ringKey;
 console.log(
   `memory: ${RECORDS} writes on one connection, used_memory +${after - before} bytes (the ring and the counter)`,
 );

@@ -16,7 +16,7 @@ import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
-import { INCREMENT_WHILE_OPEN } from '../lib/counter/redis-scripts';
+import { INCREMENT_WHILE_OPEN } from '../lib/counter/redis';
 import { startOffline } from '../test/support/offline';
 import { type BundleRun, invokeBundle, packageStage } from '../test/support/packaged-stage';
 import { TestRedisServer } from '../test/support/redis-server';

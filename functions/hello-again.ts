@@ -1,4 +1,4 @@
-import { EXPIRED, greeting, HELLO_KEY } from '../lib/greeting';
+import { EXPIRED, greeting, HELLO_KEY } from '../lib/hello';
 import { getRoute } from '../lib/http';
 import { getService } from '../lib/service';
 

@@ -1,4 +1,4 @@
-import { greeting, HELLO_KEY } from '../lib/greeting';
+import { greeting, HELLO_KEY } from '../lib/hello';
 import { getRoute } from '../lib/http';
 import { getService } from '../lib/service';
 

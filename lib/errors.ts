@@ -27,3 +27,10 @@ export class StoreUnavailableError extends ServiceError {}
  * not mean "nothing changed". Logged under this name so an operator can count them.
  */
 export class OutcomeUnknownError extends StoreUnavailableError {}
+
+/**
+ * A command was sent and its answer did not come back (a timeout, a reset, a closed socket, a 5xx):
+ * the store may have applied it. A write that meets it is settled by a lookup of its record
+ * (lib/counter/lost-write.ts); a read passes it on as the 503 it is.
+ */
+export class ReplyLostError extends StoreUnavailableError {}

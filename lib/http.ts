@@ -1,7 +1,6 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { StoreUnavailableError } from './errors';
 import { inOwnInvocation } from './invocation';
-import { OutageLog } from './outage-log';
 import { logger, METRIC, MetricUnit, metrics } from './telemetry';
 
 export type TextResult = APIGatewayProxyStructuredResultV2 & { statusCode: number; body: string };
@@ -14,7 +13,7 @@ export type Outcome =
   | 'expired'
   | 'healthy'
   | 'unavailable'
-  | 'not-found'
+  | 'method-not-allowed'
   | 'bad-request'
   | 'failed';
 
@@ -43,6 +42,35 @@ const OUTCOME_METRICS: Partial<Record<Outcome, string>> = {
   counted: METRIC.increments,
   expired: METRIC.expiredAnswers,
 };
+
+/**
+ * Keeps the log readable through a store outage: the first failed request logs its whole error
+ * (stack and cause), the ones after it only the messages, and the first success after it says how
+ * many failed. Other errors are always logged whole.
+ */
+class OutageLog {
+  #failedRequests = 0;
+  #since = 0;
+
+  /** The error as the request's log line should carry it. */
+  describe(error: unknown): unknown {
+    if (!(error instanceof StoreUnavailableError)) return error;
+    this.#failedRequests += 1;
+    if (this.#failedRequests === 1) {
+      this.#since = Date.now();
+      return error;
+    }
+    const cause = error.cause instanceof Error ? error.cause.message : undefined;
+    return { name: error.name, message: error.message, ...(cause ? { cause } : {}) };
+  }
+
+  /** Called after a request the store answered. */
+  recovered(): void {
+    if (this.#failedRequests === 0) return;
+    logger.info('store available again', { failedRequests: this.#failedRequests, outageMs: Date.now() - this.#since });
+    this.#failedRequests = 0;
+  }
+}
 
 /** One per function instance: an outage is seen by every route of it. */
 const outageLog = new OutageLog();
@@ -80,7 +108,7 @@ async function answerEvent(event: unknown, respond: () => Promise<RouteAnswer>):
   }
   // Guards against HEAD, which a local HTTP server may route to a GET handler: it must not count.
   if (method !== 'GET') {
-    return { result: text(405, 'Method Not Allowed', { allow: 'GET' }), outcome: 'not-found' };
+    return { result: text(405, 'Method Not Allowed', { allow: 'GET' }), outcome: 'method-not-allowed' };
   }
   try {
     const { outcome, body, count } = await respond();

@@ -1,8 +1,7 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { type Config, describeStore, readConfig } from './config';
 import { type CounterStore, createCounterStore } from './counter';
-import { instrumented } from './counter/instrumented';
-import { sleep } from './sleep';
-import { logger } from './telemetry';
+import { instrumented, logger } from './telemetry';
 
 export interface Service {
   config: Config;

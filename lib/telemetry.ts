@@ -1,5 +1,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { CounterStore } from './counter/counter-store';
+import { StoreUnavailableError } from './errors';
 
 /**
  * The one structured logger. Level from POWERTOOLS_LOG_LEVEL (serverless.yml maps LOG_LEVEL to
@@ -23,3 +25,24 @@ export const METRIC = {
 } as const;
 
 export { MetricUnit };
+
+/** Wraps a store to record each call's latency and each outage as metrics. */
+export function instrumented(store: CounterStore): CounterStore {
+  return {
+    start: (key, windowMs) => measure(() => store.start(key, windowMs)),
+    increment: (key) => measure(() => store.increment(key)),
+    ping: () => measure(() => store.ping()),
+  };
+}
+
+async function measure<T>(call: () => Promise<T>): Promise<T> {
+  const startedAt = performance.now();
+  try {
+    return await call();
+  } catch (error) {
+    if (error instanceof StoreUnavailableError) metrics.addMetric(METRIC.storeFailures, MetricUnit.Count, 1);
+    throw error;
+  } finally {
+    metrics.addMetric(METRIC.storeLatency, MetricUnit.Milliseconds, performance.now() - startedAt);
+  }
+}

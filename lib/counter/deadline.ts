@@ -7,7 +7,7 @@
  * whatever I/O had arrived (`setImmediate` runs after the poll phase). With `progress`, a wait that
  * moved on (a connection that got one step further) gets another `ms`.
  */
-export function settleWithin<T>(
+export function withinDeadline<T>(
   work: Promise<T>,
   ms: number,
   onTimeout: () => Error,

@@ -1,6 +1,5 @@
 import type { StoreConfig } from '../config';
 import type { CounterStore } from './counter-store';
-import { MemoryCounterStore } from './memory';
 
 export type { CounterStore } from './counter-store';
 
@@ -10,8 +9,10 @@ export type { CounterStore } from './counter-store';
  */
 export async function createCounterStore(config: StoreConfig): Promise<CounterStore> {
   switch (config.kind) {
-    case 'memory':
+    case 'memory': {
+      const { processMemoryStore } = await import('./memory');
       return processMemoryStore();
+    }
     case 'redis': {
       const { RedisCounterStore } = await import('./redis');
       return new RedisCounterStore(config);
@@ -21,16 +22,4 @@ export async function createCounterStore(config: StoreConfig): Promise<CounterSt
       return new DynamoDbCounterStore(config);
     }
   }
-}
-
-// Each function is bundled on its own, so a module-level store would be one per function.
-// The process-wide symbol registry gives both functions the same store.
-const MEMORY_STORE = Symbol.for('elecle-hello.memory-counter-store');
-
-// In worker threads each function would count on its own: tools/serverless-config-check.cjs stops
-// `sls offline` at startup when the memory store would run there.
-function processMemoryStore(): CounterStore {
-  const registry = globalThis as { [MEMORY_STORE]?: MemoryCounterStore };
-  registry[MEMORY_STORE] ??= new MemoryCounterStore();
-  return registry[MEMORY_STORE];
 }

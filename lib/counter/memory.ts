@@ -30,3 +30,14 @@ export class MemoryCounterStore implements CounterStore {
 
   async ping(): Promise<void> {}
 }
+
+// "This process only" means every function loaded into the process, and each function is bundled
+// on its own, with a copy of this module: the process-wide symbol registry holds the one store.
+const PROCESS_STORE = Symbol.for('elecle-hello.memory-counter-store');
+
+/** The process's one memory store. */
+export function processMemoryStore(): MemoryCounterStore {
+  const registry = globalThis as { [PROCESS_STORE]?: MemoryCounterStore };
+  registry[PROCESS_STORE] ??= new MemoryCounterStore();
+  return registry[PROCESS_STORE];
+}

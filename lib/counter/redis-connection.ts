@@ -1,112 +1,304 @@
-import type { Redis } from 'ioredis';
+import { Redis, type RedisOptions } from 'ioredis';
 import { redactUrl } from '../config';
-import { StoreUnavailableError } from '../errors';
+import { ReplyLostError, StoreUnavailableError } from '../errors';
 import { logger } from '../telemetry';
-import { settleWithin } from './deadline';
-import type { RedisConnectionOptions } from './redis-client-options';
-import { ConnectionHealth } from './redis-connection-health';
-import { type Link, openLink, retireLink } from './redis-link';
-import { explainReplyError, isReplyError } from './redis-reply-errors';
+import { withinDeadline } from './deadline';
 
-/**
- * The command was written and no reply came (a timeout, a reset, a closed socket): Redis may have
- * run it, up to `deadline` (epoch ms), after which its script refuses to.
- */
-export class ReplyLostError extends StoreUnavailableError {
-  constructor(
-    message: string,
-    readonly deadline: number,
-    options?: ErrorOptions,
-  ) {
-    super(message, options);
-  }
+export interface RedisConnectionOptions {
+  url: string;
+  /** How long a request waits for a connection, and then for a reply. */
+  timeoutMs: number;
+  /** A connection unused this long is replaced before it is used again (a network may have dropped it). */
+  maxIdleMs: number;
+  /** Added to the client options (a test's own TLS CA, say). */
+  clientOptions?: RedisOptions | undefined;
 }
 
-/** The store's one Redis connection at a time: replaced by a new one when it fails or idles. */
-export class RedisConnection {
+/**
+ * ioredis's own timers (`commandTimeout`, `socketTimeout`, `connectTimeout`) fire late in a busy
+ * process and then fail commands whose replies have already arrived; its reconnect loop keeps a
+ * half-open socket or a wrong database in use. So a connection is used until it fails once and is
+ * then replaced, and every wait is bounded by `withinDeadline`.
+ */
+const CLIENT_OPTIONS: RedisOptions = {
+  // A backstop for a TCP connect that hangs while no request is waiting; requests give up sooner.
+  connectTimeout: 10_000,
+  // Commands are sent only once the connection is ready, with a deadline computed at that moment.
+  enableOfflineQueue: false,
+  maxRetriesPerRequest: 0,
+  autoResendUnfulfilledCommands: false,
+  retryStrategy: () => null,
+  // Keeps an idle flow alive in NATs and load balancers (AWS drops idle ones after 350 s).
+  keepAlive: 60_000,
+};
+
+/**
+ * The store's connection to Redis, one at a time: `ready()` hands out the current one, or opens a
+ * new one when it has failed or idled.
+ */
+export class RedisConnector {
   readonly #options: RedisConnectionOptions;
   readonly #health: ConnectionHealth;
   /** REDIS_URL's password, as ioredis sends it in AUTH: never logged. */
   readonly #password: string;
-  #link: Link | undefined;
+  readonly #prepare: (client: Redis) => void;
+  #current: RedisConnection | undefined;
   #closed = false;
 
-  constructor(options: RedisConnectionOptions) {
+  /** `prepare` defines the store's commands on each new client. */
+  constructor(options: RedisConnectionOptions, prepare: (client: Redis) => void) {
     this.#options = options;
+    this.#prepare = prepare;
     this.#health = new ConnectionHealth(redactUrl(options.url));
     this.#password = decodeURIComponent(new URL(options.url).password);
-    this.#link = openLink(this.#options, this.#health, this.#password);
+    this.#current = this.#open();
   }
 
   /**
-   * Sends one command on a ready connection, giving it the time (epoch ms) after which Redis must
-   * refuse it. Every failure is a StoreUnavailableError that says what happened, a ReplyLostError
-   * when the command may have run; a connection that timed out, or that Redis says is the wrong one
-   * to write to, is replaced.
+   * A connection that has passed its ready check (the right database, accepted credentials), within
+   * the timeout; a connection attempt that keeps moving (DNS, TCP, each handshake reply) gets more.
    */
-  async send<T>(command: (client: Redis, deadline: number) => Promise<T>): Promise<T> {
-    const link = this.#usableLink();
-    const client = await this.#whenReady(link);
+  async ready(): Promise<RedisConnection> {
+    if (this.#closed) throw new StoreUnavailableError('Redis connection closed');
+    let connection = this.#current;
+    if (connection && !connection.retired && connection.idleMs() > this.#options.maxIdleMs) {
+      // A frozen Lambda instance or a quiet network may have lost this connection without a word.
+      logger.debug('replacing an idle Redis connection', { idleMs: connection.idleMs() });
+      connection.retire();
+    }
+    if (!connection || connection.retired) {
+      connection = this.#open();
+      this.#current = connection;
+    }
+    if (connection.verified) return connection;
     const { timeoutMs } = this.#options;
-    // The deadline starts when the command is written, not while a connection was being made.
-    const deadline = Date.now() + timeoutMs;
+    const opening = connection;
+    await withinDeadline(
+      opening.opened,
+      timeoutMs,
+      () => opening.fail(new StoreUnavailableError(`Redis connection not ready within ${timeoutMs} ms`)),
+      () => opening.steps,
+    );
+    return opening;
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    const connection = this.#current;
+    if (!connection || connection.retired) return;
+    connection.retired = true;
+    await connection.client.quit().catch(() => connection.client.disconnect());
+  }
+
+  #open(): RedisConnection {
+    const client = new Redis(this.#options.url, { ...CLIENT_OPTIONS, ...this.#options.clientOptions });
+    this.#prepare(client);
+    return new RedisConnection(client, this.#options.timeoutMs, this.#health, this.#password);
+  }
+}
+
+/** One TCP connection to Redis, from connect to retirement. It is never reconnected: a new one replaces it. */
+export class RedisConnection {
+  /** Resolves once the connection has passed the ready check in the right database. */
+  readonly opened: Promise<void>;
+  /** Counts the steps a connection attempt has made, so a slow but moving attempt is not abandoned. */
+  steps = 0;
+  /** Set once `opened` resolved: the connection is in the right database. */
+  verified = false;
+  retired = false;
+  #lastUsedAt = Date.now();
+
+  constructor(
+    readonly client: Redis,
+    private readonly timeoutMs: number,
+    private readonly health: ConnectionHealth,
+    private readonly password: string,
+  ) {
+    this.opened = this.#readyCheck();
+    // A rejection nobody awaits (no request was waiting) is expected, not a crash.
+    this.opened.catch(() => {});
+  }
+
+  idleMs(): number {
+    return Date.now() - this.#lastUsedAt;
+  }
+
+  /**
+   * Awaits one command that was written at `deadline - timeoutMs`, until the deadline. Every failure
+   * is a StoreUnavailableError that says what happened, a ReplyLostError when the command may have
+   * run; a connection that timed out, or that Redis says is the wrong one to write to, is retired.
+   */
+  async reply<T>(command: Promise<T>): Promise<T> {
     try {
-      const reply = await settleWithin(command(client, deadline), timeoutMs, () =>
-        this.#giveUp(link, new ReplyLostError(`Redis did not answer within ${timeoutMs} ms; reconnecting`, deadline)),
+      const reply = await withinDeadline(command, this.timeoutMs, () =>
+        this.fail(new ReplyLostError(`Redis did not answer within ${this.timeoutMs} ms; reconnecting`)),
       );
-      link.lastUsedAt = Date.now();
+      this.#lastUsedAt = Date.now();
       return reply;
     } catch (error) {
       if (error instanceof StoreUnavailableError) throw error;
       if (!isReplyError(error)) {
         // Written, maybe run, maybe still on its way: a connection closed under it is not one Redis closed.
-        retireLink(link);
-        throw new ReplyLostError('Redis connection failed', deadline, { cause: error });
+        this.retire();
+        throw new ReplyLostError('Redis connection failed', { cause: error });
       }
-      link.lastUsedAt = Date.now();
+      this.#lastUsedAt = Date.now();
       const { problem, reconnect } = explainReplyError(error.message);
-      if (reconnect) retireLink(link);
+      if (reconnect) this.retire();
       throw new StoreUnavailableError(problem, { cause: error });
     }
   }
 
-  async close(): Promise<void> {
-    this.#closed = true;
-    const link = this.#link;
-    if (!link || link.retired) return;
-    link.retired = true;
-    await link.client.quit().catch(() => link.client.disconnect());
-  }
-
-  #usableLink(): Link {
-    const link = this.#link;
-    if (this.#closed) throw new StoreUnavailableError('Redis connection closed');
-    if (link && !link.retired) {
-      const idleMs = Date.now() - link.lastUsedAt;
-      if (idleMs <= this.#options.maxIdleMs) return link;
-      // A frozen Lambda instance or a quiet network may have lost this connection without a word.
-      logger.debug('replacing an idle Redis connection', { idleMs });
-      retireLink(link);
-    }
-    this.#link = openLink(this.#options, this.#health, this.#password);
-    return this.#link;
-  }
-
-  #whenReady(link: Link): Promise<Redis> {
-    // ioredis says "ready" a tick before this adapter has checked the database; wait for that check.
-    if (link.verified && !link.retired) return Promise.resolve(link.client);
-    const { timeoutMs } = this.#options;
-    return settleWithin(
-      link.ready,
-      timeoutMs,
-      () => this.#giveUp(link, new StoreUnavailableError(`Redis connection not ready within ${timeoutMs} ms`)),
-      () => link.steps,
-    );
-  }
-
-  #giveUp<E extends StoreUnavailableError>(link: Link, error: E): E {
-    this.#health.failed(error);
-    retireLink(link);
+  /** Gives up on this connection: says so (once per outage) and retires it. */
+  fail<E extends StoreUnavailableError>(error: E): E {
+    this.health.failed(error);
+    this.retire();
     return error;
   }
+
+  retire(): void {
+    if (this.retired) return;
+    this.retired = true;
+    this.client.disconnect();
+  }
+
+  #readyCheck(): Promise<void> {
+    const { client, health } = this;
+    return new Promise<void>((resolve, reject) => {
+      let lastError: unknown;
+      let refusedDatabase: unknown;
+      let refusedCredentials: StoreUnavailableError | undefined;
+      // A host name's DNS lookup is a step too: in a container (REDIS_URL=redis://redis:6379) on a
+      // busy machine it can take longer than the timeout. The socket exists once 'connecting' has
+      // been emitted and the connector's promise has settled: look for it after this turn.
+      client.once('connecting', () =>
+        setImmediate(() =>
+          client.stream?.once('lookup', () => {
+            this.steps += 1;
+          }),
+        ),
+      );
+      client.on('connect', () => {
+        this.steps += 1;
+        // Each reply of the handshake (CLIENT SETINFO, SELECT, INFO) is a step too: in a busy
+        // process they can take several event-loop turns, each longer than the timeout.
+        const step = () => {
+          this.steps += 1;
+        };
+        client.stream.on('data', step);
+        client.once('ready', () => client.stream.off('data', step));
+      });
+      client.on('error', (raw: Error & { command?: { name?: string } }) => {
+        const error = loggableError(raw, this.password);
+        lastError = error;
+        // ioredis reports a refused SELECT as an error and carries on in database 0.
+        if (raw.command?.name === 'select') refusedDatabase = error;
+        else {
+          refusedCredentials ??= credentialsRefused(error);
+          health.failed(refusedCredentials ?? error);
+        }
+      });
+      client.once('ready', () => {
+        if (refusedDatabase === undefined) {
+          this.verified = true;
+          health.ready();
+          resolve();
+          return;
+        }
+        reject(
+          this.fail(
+            new StoreUnavailableError(
+              `REDIS_URL names database ${client.options.db}, which this Redis refuses; use one it has (0 on ElastiCache)`,
+              { cause: refusedDatabase },
+            ),
+          ),
+        );
+      });
+      client.once('end', () => {
+        this.retired = true;
+        reject(refusedCredentials ?? new StoreUnavailableError('Redis connection failed', { cause: lastError }));
+      });
+    });
+  }
+}
+
+/** One warning when connections start failing and one line when one works again, not one per attempt. */
+export class ConnectionHealth {
+  #failing = false;
+  #everReady = false;
+
+  constructor(readonly url: string) {}
+
+  failed(error: unknown): void {
+    if (this.#failing) return;
+    this.#failing = true;
+    if (error instanceof StoreUnavailableError && isReplyError(error.cause)) {
+      // Redis answered, and refused: its reason, not "unreachable" and no TLS hint, is what helps.
+      logger.warn(error.message, { url: this.url, error: error.cause });
+      return;
+    }
+    const hint = this.url.startsWith('redis://')
+      ? { hint: 'if the server requires TLS (ElastiCache does), use rediss://' }
+      : {};
+    logger.warn(this.#everReady ? 'Redis connection lost' : 'Redis unreachable', { url: this.url, error, ...hint });
+  }
+
+  ready(): void {
+    if (this.#everReady && !this.#failing) return;
+    logger.info(this.#everReady ? 'Redis connection ready again' : 'Redis connection ready', { url: this.url });
+    this.#everReady = true;
+    this.#failing = false;
+  }
+}
+
+function isReplyError(error: unknown): error is Error {
+  return error instanceof Error && error.name === 'ReplyError';
+}
+
+/** What Redis's error replies mean for this service, and whether the connection should be replaced. */
+export function explainReplyError(message: string): { problem: string; reconnect: boolean } {
+  // Redis 6 wraps an error raised inside a script ("ERR Error running script ... -READONLY ..."),
+  // Redis 7 passes its code on: match the code anywhere in the message.
+  if (/\bOOM\b/.test(message)) {
+    return { problem: 'Redis is out of memory (maxmemory with noeviction) and refused the write', reconnect: false };
+  }
+  if (/\bREADONLY\b/.test(message)) {
+    // After a failover the old primary is a replica; a new connection finds the new primary.
+    return { problem: 'Redis is a read-only replica (after a failover?); reconnecting', reconnect: true };
+  }
+  if (/\bLOADING\b/.test(message)) {
+    return { problem: 'Redis is loading its dataset into memory', reconnect: false };
+  }
+  return { problem: `Redis answered with an error: ${message}`, reconnect: false };
+}
+
+/**
+ * What to do about credentials Redis refused while connecting, or undefined for any other error.
+ * The cause keeps Redis's reply but not the command it answered.
+ */
+export function credentialsRefused(error: unknown): StoreUnavailableError | undefined {
+  if (!isReplyError(error)) return undefined;
+  const reply = loggableError(error);
+  if (/^NOAUTH\b/.test(error.message)) {
+    return new StoreUnavailableError(
+      'Redis requires a password, and REDIS_URL has none: use redis://:PASSWORD@host:port (rediss:// for TLS)',
+      { cause: reply },
+    );
+  }
+  if (/^WRONGPASS\b/.test(error.message)) {
+    return new StoreUnavailableError('Redis refused the user name or password in REDIS_URL', { cause: reply });
+  }
+  return undefined;
+}
+
+/**
+ * The error as it may be logged. ioredis attaches to a reply error the command it answered, and an
+ * AUTH's (or HELLO's) arguments are the password: the command is dropped. Redis may quote the
+ * arguments too (Redis 7: "ERR unknown command 'auth', with args beginning with: ..."): the password
+ * is masked. An error with no command (the socket's) quotes nothing this process sent.
+ */
+export function loggableError<E extends Error>(error: E, password = ''): E {
+  if (!('command' in error)) return error;
+  const mask = (text: string) => (password ? text.replaceAll(password, '****') : text);
+  return Object.assign(new Error(mask(error.message)), { name: error.name, stack: mask(error.stack ?? '') }) as E;
 }

@@ -1,8 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { DeleteItemCommand, DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
-import { KEY_ATTRIBUTE } from '../../lib/counter/dynamodb-item';
-import { HELLO_KEY } from '../../lib/greeting';
+import { KEY_ATTRIBUTE } from '../../lib/counter/dynamodb';
+import { HELLO_KEY } from '../../lib/hello';
 import { counterTable, throttledReply } from '../support/dynalite';
 import { FaultProxy } from '../support/fault-proxy';
 import { freePort, sleep } from '../support/free-port';

@@ -22,14 +22,14 @@ check() { # check NAME EXPECTED ACTUAL
   fi
 }
 
-# The edit-and-see check changes lib/greeting.ts: put it back whatever happens.
+# The edit-and-see check changes lib/hello.ts: put it back whatever happens.
 greeting_backup=$(mktemp)
-cp lib/greeting.ts "$greeting_backup"
+cp lib/hello.ts "$greeting_backup"
 watch_pid=
 watch_log=
 cleanup() {
   [ -n "$watch_pid" ] && kill "$watch_pid" 2>/dev/null
-  cp "$greeting_backup" lib/greeting.ts && rm -f "$greeting_backup" "${watch_log:-}"
+  cp "$greeting_backup" lib/hello.ts && rm -f "$greeting_backup" "${watch_log:-}"
   "${compose[@]}" down -v --timeout 10 >/dev/null 2>&1
 }
 trap cleanup EXIT
@@ -52,14 +52,14 @@ watch_pid=$!
 # It builds the image first (cached by now), then prints "Watch enabled".
 for _ in $(seq 1 240); do grep -q 'Watch enabled' "$watch_log" && break; sleep 0.5; done
 app_before=$("${compose[@]}" ps -q app)
-sed -i 's/Hello ELECLE \${count}/Hi ELECLE ${count}/' lib/greeting.ts
+sed -i 's/Hello ELECLE \${count}/Hi ELECLE ${count}/' lib/hello.ts
 started=$(date +%s%N)
 for _ in $(seq 1 100); do [ "$(body /hello)" == "Hi ELECLE 1" ] && break; sleep 0.1; done
 seen_ms=$(( ($(date +%s%N) - started) / 1000000 ))
-check "an edit of lib/greeting.ts is served within 5 s (compose watch)" "Hi ELECLE 1 yes" \
+check "an edit of lib/hello.ts is served within 5 s (compose watch)" "Hi ELECLE 1 yes" \
   "$(body /hello) $([ "$seen_ms" -lt 5000 ] && echo yes || echo "no (${seen_ms} ms)")"
 echo "     the edit was served after ${seen_ms} ms"
-cp "$greeting_backup" lib/greeting.ts
+cp "$greeting_backup" lib/hello.ts
 for _ in $(seq 1 100); do [ "$(body /hello)" == "Hello ELECLE 1" ] && break; sleep 0.1; done
 check "... and the restored file too" "Hello ELECLE 1" "$(body /hello)"
 check "... by the same container (no restart)" "$app_before" "$("${compose[@]}" ps -q app)"

@@ -1,13 +1,11 @@
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { RedisCounterStore } from '../../lib/counter/redis';
-import { RING_KEPT_MS, RING_SLOTS } from '../../lib/counter/redis-outcome-ring';
-import { defineCounterCommands } from '../../lib/counter/redis-scripts';
+import { defineCounterCommands, RedisCounterStore, RING_KEPT_MS, RING_SLOTS } from '../../lib/counter/redis';
 import { sleep } from '../support/free-port';
 import { TestRedisServer } from '../support/redis-server';
 
 const KEY = 'outcome:count';
-const RING = `{${KEY}}:link:test`;
+const RING = `{${KEY}}:outcomes:test`;
 const TIMEOUT_MS = 2_000;
 
 // The scripts themselves, against redis-server: what a write leaves behind, and what a lookup reads.
@@ -116,7 +114,7 @@ describe('Class: RedisCounterStore, on a Redis in cluster mode', () => {
     await store.close();
     const client = redis.client();
     defineCounterCommands(client);
-    expect(await client.readOutcome('{hello:count}:link:x', Date.now() - 1, 1)).toBe(-3);
+    expect(await client.readOutcome('{hello:count}:outcomes:x', Date.now() - 1, 1)).toBe(-3);
     client.disconnect();
     expect(await inspector.get('hello:count')).toBe('2');
   });

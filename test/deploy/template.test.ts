@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { KEY_ATTRIBUTE, TTL_ATTRIBUTE } from '../../lib/counter/dynamodb-item';
+import { KEY_ATTRIBUTE, TTL_ATTRIBUTE } from '../../lib/counter/dynamodb';
 import { METRIC } from '../../lib/telemetry';
 import { found } from '../support/found';
 import {

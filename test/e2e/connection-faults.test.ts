@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { HELLO_KEY } from '../../lib/greeting';
+import { HELLO_KEY } from '../../lib/hello';
 import { askFor, countedNumbers, timedGet } from '../support/answers';
 import { FaultProxy } from '../support/fault-proxy';
 import { sleep } from '../support/free-port';

@@ -38,9 +38,9 @@ describe('Edit and see: npm start serves an edited file on the next request', ()
     if (copy) rmSync(copy, { recursive: true, force: true });
   });
 
-  it('answers with an edit of lib/greeting.ts within 15 s, and the undone edit too', async () => {
+  it('answers with an edit of lib/hello.ts within 15 s, and the undone edit too', async () => {
     // Prepare
-    const file = join(copy, 'lib/greeting.ts');
+    const file = join(copy, 'lib/hello.ts');
     const original = readFileSync(file, 'utf8');
     expect((await offline.get('/hello')).body).toBe('Hello ELECLE 1');
 
@@ -59,7 +59,7 @@ describe('Edit and see: npm start serves an edited file on the next request', ()
   it('serves a file written in two steps (emptied, then filled) as filled, and keeps serving it', async () => {
     // docker compose watch and some editors write this way. Built while empty, the bundle has no
     // greeting, and every /hello answered 500 until the next edit.
-    const file = join(copy, 'lib/greeting.ts');
+    const file = join(copy, 'lib/hello.ts');
     const original = readFileSync(file, 'utf8');
     for (const greeting of ['Hi', 'Hello']) {
       writeFileSync(file, '');

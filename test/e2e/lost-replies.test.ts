@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { HELLO_KEY } from '../../lib/greeting';
+import { HELLO_KEY } from '../../lib/hello';
 import { askUntilAnswered, countedNumbers, timedGet } from '../support/answers';
 import { FaultProxy } from '../support/fault-proxy';
 import { type Offline, startOffline } from '../support/offline';

@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { HELLO_KEY } from '../../lib/greeting';
+import { HELLO_KEY } from '../../lib/hello';
 import { METRIC } from '../../lib/telemetry';
 import { askUntilAnswered } from '../support/answers';
 import { sleep } from '../support/free-port';

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { HELLO_KEY } from '../../lib/greeting';
+import { HELLO_KEY } from '../../lib/hello';
 import { askUntilAnswered, timedGet } from '../support/answers';
 import { freePort, sleep } from '../support/free-port';
 import { type Offline, startOffline } from '../support/offline';

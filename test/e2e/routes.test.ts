@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HELLO_KEY } from '../../lib/greeting';
+import { HELLO_KEY } from '../../lib/hello';
 import { sleep } from '../support/free-port';
 import { keysLeftBehind } from '../support/keys-left';
 import type { Offline } from '../support/offline';

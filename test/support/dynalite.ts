@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
-import { KEY_ATTRIBUTE } from '../../lib/counter/dynamodb-item';
+import { KEY_ATTRIBUTE } from '../../lib/counter/dynamodb';
 
 /** dynalite (a DynamoDB API implementation) on a free loopback port, in this process. */
 export interface TestDynamoDb {

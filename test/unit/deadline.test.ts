@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { settleWithin } from '../../lib/counter/deadline';
+import { withinDeadline } from '../../lib/counter/deadline';
 import { sleep } from '../support/free-port';
 
 const timedOut = () => new Error('timed out');
@@ -11,11 +11,11 @@ const settled = <T>(promise: Promise<T>) =>
     (error: Error) => ({ error: error.message }),
   );
 
-describe('Function: settleWithin', () => {
+describe('Function: withinDeadline', () => {
   it('resolves with the work when it finishes in time', async () => {
     expect(
       await settled(
-        settleWithin(
+        withinDeadline(
           sleep(5).then(() => 'done'),
           200,
           timedOut,
@@ -26,19 +26,19 @@ describe('Function: settleWithin', () => {
 
   it("rejects with the work's own error when it fails in time", async () => {
     const work = sleep(5).then(() => Promise.reject(new Error('refused')));
-    expect(await settled(settleWithin(work, 200, timedOut))).toEqual({ error: 'refused' });
+    expect(await settled(withinDeadline(work, 200, timedOut))).toEqual({ error: 'refused' });
   });
 
   it('rejects with the timeout error once the time has passed, not before', async () => {
     const startedAt = performance.now();
-    const outcome = await settled(settleWithin(new Promise(() => {}), 50, timedOut));
+    const outcome = await settled(withinDeadline(new Promise(() => {}), 50, timedOut));
     expect(outcome).toEqual({ error: 'timed out' });
     expect(performance.now() - startedAt).toBeGreaterThanOrEqual(49);
   });
 
   it('keeps the first outcome: work that finishes after the timeout changes nothing', async () => {
     let finish: (value: string) => void = () => {};
-    const outcome = settled(settleWithin(new Promise<string>((resolve) => (finish = resolve)), 20, timedOut));
+    const outcome = settled(withinDeadline(new Promise<string>((resolve) => (finish = resolve)), 20, timedOut));
     await sleep(40);
     finish('late');
     expect(await outcome).toEqual({ error: 'timed out' });
@@ -50,10 +50,10 @@ describe('Function: settleWithin', () => {
       calls += 1;
       return timedOut();
     };
-    await settleWithin(sleep(5), 20, onTimeout);
+    await withinDeadline(sleep(5), 20, onTimeout);
     await sleep(40);
     expect(calls).toBe(0);
-    await settled(settleWithin(new Promise(() => {}), 20, onTimeout));
+    await settled(withinDeadline(new Promise(() => {}), 20, onTimeout));
     await sleep(40);
     expect(calls).toBe(1);
   });
@@ -81,7 +81,7 @@ describe('Function: settleWithin', () => {
       }) as typeof setImmediate);
       try {
         const outcome = settled(
-          settleWithin(work, 20, () => {
+          withinDeadline(work, 20, () => {
             calls += 1;
             return timedOut();
           }),
@@ -105,7 +105,7 @@ describe('Function: settleWithin', () => {
     }, 15);
     const startedAt = performance.now();
     // Act
-    const outcome = await settled(settleWithin(new Promise(() => {}), 30, timedOut, () => steps));
+    const outcome = await settled(withinDeadline(new Promise(() => {}), 30, timedOut, () => steps));
     clearInterval(ticker);
     // Assess: not at the first 30 ms, since steps were made; at most a few periods after the last
     expect(outcome).toEqual({ error: 'timed out' });
@@ -115,7 +115,7 @@ describe('Function: settleWithin', () => {
   it('answers with the work when a reply that arrived before the timer is read after it (a busy event loop)', async () => {
     // The timer is due while a synchronous block holds the loop; the reply is already waiting.
     const reply = new Promise<string>((resolve) => setTimeout(() => resolve('answered'), 10));
-    const outcome = settled(settleWithin(reply, 15, timedOut));
+    const outcome = settled(withinDeadline(reply, 15, timedOut));
     const blockedUntil = Date.now() + 40;
     while (Date.now() < blockedUntil) {
       // busy

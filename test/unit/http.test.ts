@@ -59,12 +59,12 @@ describe('Function: getRoute', () => {
     ]);
   });
 
-  it('returns 405 for other methods without calling the route, as outcome not-found', async () => {
+  it('returns 405 for other methods without calling the route, as outcome method-not-allowed', async () => {
     const respond = vi.fn();
     const { result, logs } = await call(getRoute(respond), 'HEAD');
     expect(result).toMatchObject({ statusCode: 405, headers: { allow: 'GET' } });
     expect(respond).not.toHaveBeenCalled();
-    expect(logs).toEqual([expect.objectContaining({ outcome: 'not-found', statusCode: 405 })]);
+    expect(logs).toEqual([expect.objectContaining({ outcome: 'method-not-allowed', statusCode: 405 })]);
   });
 
   it('returns 503 "Service Unavailable" for a store outage, and logs the error with its cause', async () => {

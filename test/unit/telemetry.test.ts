@@ -1,7 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { instrumented } from '../../lib/counter/instrumented';
 import { StoreUnavailableError } from '../../lib/errors';
-import { metrics } from '../../lib/telemetry';
+import { instrumented, metrics } from '../../lib/telemetry';
 
 /** The metrics a call recorded, by name. */
 function recording() {

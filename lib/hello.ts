@@ -1,3 +1,5 @@
+// The domain: one counter, its greeting, and the answer once its window has closed (no I/O).
+
 /** The one counter this service keeps. */
 export const HELLO_KEY = 'hello:count';
 

@@ -1,0 +1,83 @@
+import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { OutcomeUnknownError, type ReplyLostError, StoreUnavailableError } from '../errors';
+import { logger } from '../telemetry';
+
+/**
+ * A write whose reply is lost may or may not have been applied. Each adapter makes every write
+ * record its outcome under an id of its own, in the same atomic step, and can look that record up
+ * (Redis: a ring per connection; DynamoDB: an attribute of the counter's item). This module holds
+ * what both do with the answer.
+ */
+
+/** What a lookup found out about a write whose reply was lost. */
+export type Lookup =
+  | { found: 'applied'; count: number }
+  /** Not applied, and it now never can be: the store refuses it from here on. */
+  | { found: 'not-applied' }
+  /** The record cannot tell: it says why. */
+  | { found: 'unknown'; reason: string }
+  /** The store's clock has not yet passed the write's deadline: ask again in `waitMs`. */
+  | { found: 'too-early'; waitMs: number };
+
+const PROCESS_ID = randomBytes(8).toString('base64url');
+let written = 0;
+
+/**
+ * An id no other write of any function instance uses while its record is kept: 64 random bits per
+ * process and a sequence number. Short, since every write stores one.
+ */
+export function newWriteId(): string {
+  written += 1;
+  return `${PROCESS_ID}${written.toString(36)}`;
+}
+
+const PAUSE_BEFORE_ASKING_AGAIN_MS = 50;
+
+/**
+ * What became of a write whose reply was lost: the number it got when the store applied it, else a
+ * StoreUnavailableError that is exact (nothing was changed, and nothing will be). The lookup is
+ * first sent at `from` (epoch ms) and, when it fails, sent again until `until`: a reset often comes
+ * with a moment of refused connections. Only when no lookup succeeds, or the record cannot tell, is
+ * the outcome unknown: an OutcomeUnknownError.
+ */
+export async function settleLostWrite(
+  lost: ReplyLostError,
+  { store, lookUp, from, until }: { store: string; lookUp: () => Promise<Lookup>; from: number; until: number },
+): Promise<number> {
+  let lastError: unknown;
+  if (from > Date.now()) await sleep(from - Date.now());
+  for (;;) {
+    let lookup: Lookup;
+    try {
+      lookup = await lookUp();
+    } catch (error) {
+      lastError = error;
+      if (Date.now() + PAUSE_BEFORE_ASKING_AGAIN_MS >= until) break;
+      await sleep(PAUSE_BEFORE_ASKING_AGAIN_MS);
+      continue;
+    }
+    if (lookup.found === 'too-early') {
+      await sleep(lookup.waitMs);
+      if (Date.now() >= until) break;
+      continue;
+    }
+    switch (lookup.found) {
+      case 'applied':
+        // Not an outage (the request is answered 200), but a network that drops replies is worth seeing.
+        logger.warn(`${store} reply lost after the write was applied; answered from its record`, {
+          count: lookup.count,
+        });
+        return lookup.count;
+      case 'not-applied':
+        throw new StoreUnavailableError(`${lost.message}; the write was not applied, and now cannot be`, {
+          cause: lost.cause,
+        });
+      case 'unknown':
+        throw new OutcomeUnknownError(`${lost.message}, and ${lookup.reason}`);
+    }
+  }
+  throw new OutcomeUnknownError(`${lost.message}, and so did asking whether the write was applied`, {
+    cause: lastError,
+  });
+}
