@@ -58,3 +58,25 @@ describe('README.md and docs/: links', () => {
     expect(DOCS.filter((doc) => !linked.has(doc))).toEqual([]);
   });
 });
+
+describe('docs/how-it-works.md: the file map', () => {
+  const FOLDERS = ['functions', 'lib', 'tools'];
+  const files = FOLDERS.flatMap((folder) =>
+    readdirSync(join(ROOT, folder), { recursive: true, withFileTypes: true })
+      .filter((entry) => entry.isFile())
+      .map((entry) => relative(ROOT, join(entry.parentPath, entry.name))),
+  );
+  /** The paths the map names under those folders, each at the start of a line, with its concern after it. */
+  const mapped = [...readFileSync(join(ROOT, 'docs/how-it-works.md'), 'utf8').matchAll(/^(\S+)[ \t]+\S.*$/gm)]
+    .map((m) => m[1] as string)
+    .filter((path) => FOLDERS.some((folder) => path.startsWith(`${folder}/`)));
+
+  it('names every file of functions/, lib/ and tools/ with its concern', () => {
+    expect(files.length).toBeGreaterThan(10);
+    expect(files.filter((file) => !mapped.includes(file))).toEqual([]);
+  });
+
+  it('names no file that is not there', () => {
+    expect(mapped.filter((path) => !files.includes(path))).toEqual([]);
+  });
+});
