@@ -93,7 +93,11 @@ export class RedisConnector {
   #open(): RedisConnection {
     const client = new Redis(this.#options.url, { ...CLIENT_OPTIONS, ...this.#options.clientOptions });
     this.#prepare(client);
-    return new RedisConnection(client, this.#options.timeoutMs, this.#health, this.#password);
+    return new RedisConnection(client, {
+      timeoutMs: this.#options.timeoutMs,
+      health: this.#health,
+      password: this.#password,
+    });
   }
 }
 
@@ -107,13 +111,17 @@ export class RedisConnection {
   verified = false;
   retired = false;
   #lastUsedAt = Date.now();
+  readonly #timeoutMs: number;
+  readonly #health: ConnectionHealth;
+  readonly #password: string;
 
   constructor(
     readonly client: Redis,
-    private readonly timeoutMs: number,
-    private readonly health: ConnectionHealth,
-    private readonly password: string,
+    { timeoutMs, health, password }: { timeoutMs: number; health: ConnectionHealth; password: string },
   ) {
+    this.#timeoutMs = timeoutMs;
+    this.#health = health;
+    this.#password = password;
     this.opened = this.#readyCheck();
     // A rejection nobody awaits (no request was waiting) is expected, not a crash.
     this.opened.catch(() => {});
@@ -130,8 +138,8 @@ export class RedisConnection {
    */
   async reply<T>(command: Promise<T>): Promise<T> {
     try {
-      const reply = await withinDeadline(command, this.timeoutMs, () =>
-        this.fail(new ReplyLostError(`Redis did not answer within ${this.timeoutMs} ms; reconnecting`)),
+      const reply = await withinDeadline(command, this.#timeoutMs, () =>
+        this.fail(new ReplyLostError(`Redis did not answer within ${this.#timeoutMs} ms; reconnecting`)),
       );
       this.#lastUsedAt = Date.now();
       return reply;
@@ -151,7 +159,7 @@ export class RedisConnection {
 
   /** Gives up on this connection: says so (once per outage) and retires it. */
   fail<E extends StoreUnavailableError>(error: E): E {
-    this.health.failed(error);
+    this.#health.failed(error);
     this.retire();
     return error;
   }
@@ -163,7 +171,8 @@ export class RedisConnection {
   }
 
   #readyCheck(): Promise<void> {
-    const { client, health } = this;
+    const { client } = this;
+    const health = this.#health;
     return new Promise<void>((resolve, reject) => {
       let lastError: unknown;
       let refusedDatabase: unknown;
@@ -189,7 +198,7 @@ export class RedisConnection {
         client.once('ready', () => client.stream.off('data', step));
       });
       client.on('error', (raw: Error & { command?: { name?: string } }) => {
-        const error = loggableError(raw, this.password);
+        const error = loggableError(raw, this.#password);
         lastError = error;
         // ioredis reports a refused SELECT as an error and carries on in database 0.
         if (raw.command?.name === 'select') refusedDatabase = error;
