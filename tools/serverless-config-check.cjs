@@ -42,12 +42,13 @@ class ConfigCheckPlugin {
    * In-process, serverless-offline runs invocations of every function concurrently in this one
    * process, as Lambda Managed Instances do. There the runtime provides the InvokeStore and sets
    * AWS_LAMBDA_MAX_CONCURRENCY, and Powertools then keeps each invocation's context (the request id
-   * in every log line) apart; serverless-offline does neither, so this does. lib/invocation.ts opens
-   * a context for each request.
+   * in every log line) apart; serverless-offline does neither, so this does, and serverless-offline
+   * (patched, patches/) runs each invocation in a context of its own, as the runtime does.
    */
   async provideInvokeStore() {
     const { InvokeStore } = require('@aws/lambda-invoke-store');
     const store = await InvokeStore.getInstanceAsync(true);
+    globalThis.awslambda = { ...globalThis.awslambda, InvokeStore: store }; // where the runtime puts it
     // getInstanceAsync returns a store already installed (an SDK call may have made a single-context
     // one); only the concurrent kind keeps requests apart.
     if (!('als' in store)) {
@@ -55,16 +56,6 @@ class ConfigCheckPlugin {
         'The Lambda InvokeStore here serves one invocation at a time: concurrent request ids may mix in logs.',
       );
     }
-    // serverless-offline assigns a new globalThis.awslambda each time it loads a handler; the
-    // runtime's store must survive that, as it does in Lambda.
-    let awslambda = globalThis.awslambda;
-    Object.defineProperty(globalThis, 'awslambda', {
-      configurable: true,
-      get: () => awslambda,
-      set: (value) => {
-        awslambda = { ...value, InvokeStore: store };
-      },
-    });
     for (const fn of Object.values(this.serverless.service.functions)) {
       fn.environment = {
         ...fn.environment,

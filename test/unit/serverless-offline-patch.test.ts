@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 // patches/serverless-offline+<version>.patch gives sls offline Lambda's init phase, loads each
-// handler once per instance, and drops three per-request costs (timers, process.env, log writes). It was written against one version's internals: an upgrade must fail
+// handler once per instance, runs each invocation in its own InvokeStore context, and drops three
+// per-request costs (timers, process.env, log writes). It was written against one version's internals: an upgrade must fail
 // here, naming what to redo, not quietly lose the init phase or the speed.
 const ROOT = join(import.meta.dirname, '../..');
 const PATCH = readdirSync(join(ROOT, 'patches')).find((name) => name.startsWith('serverless-offline+'));
@@ -22,7 +23,9 @@ const PATCHED: Record<string, string[]> = {
     'this.#handlerFunction ??= await load(',
     'const handler = this.#handlerFunction ?? (await this.init())',
     'assignEnv(this.#env)',
+    'inOwnContext(context.awsRequestId, () =>',
   ],
+  'src/lambda/handler-runner/in-process-runner/aws-lambda-ric/UserFunction.js': ['...globalThis.awslambda,'],
 };
 
 describe('Patch: serverless-offline', () => {
