@@ -10,7 +10,6 @@ const Hapi = require('@hapi/hapi'); // the copy serverless-offline imports (one 
 
 /** What API Gateway answers when no route matches (documented for HTTP APIs). */
 const NOT_FOUND = { message: 'Not Found' };
-const INVOKE_PATH = '/2015-03-31/functions/';
 
 class OfflineGatewayPlugin {
   constructor(serverless, options) {
@@ -22,7 +21,6 @@ class OfflineGatewayPlugin {
       'offline:start:init': () => {
         this.initStartedAt = performance.now();
       },
-      'after:offline:start:init': () => this.announce(),
       // serverless-esbuild rebuilds on every edit and then spawns this event; serverless-offline's
       // cleanup then drops every instance and loads the handlers again (patches/serverless-offline*).
       'before:offline:functionsUpdated:cleanup': () => this.forgetBundles(),
@@ -55,18 +53,9 @@ class OfflineGatewayPlugin {
       if (!cors) installHttpApiRules(server);
       return this.awaitInitPhase();
     });
-    this.hideInvokeLinesFromBanner();
     process.once('exit', (code) => {
       if (code === 0) process.stdout.write('serverless-offline stopped cleanly.\n');
     });
-  }
-
-  announce() {
-    console.log = this.consoleLog ?? console.log;
-    const { host } = this.settings();
-    process.stdout.write(
-      `Lambda invoke API (aws-sdk, not a browser): http://${host}:${this.options.lambdaPort}${INVOKE_PATH}<name>/invocations\n`,
-    );
   }
 
   /**
@@ -122,24 +111,6 @@ class OfflineGatewayPlugin {
       `Port ${port} on ${host} is already in use. Stop what uses it (lsof -i :${port}), or choose another: ` +
         `npm start -- ${option} ${port === 8000 ? 8080 : port + 10}`,
     );
-  }
-
-  /**
-   * serverless-offline's route box pairs every route with a POST .../invocations line on the HTTP
-   * port, where nothing answers it (the invoke API listens on lambdaPort): those lines are dropped.
-   */
-  hideInvokeLinesFromBanner() {
-    const log = console.log;
-    this.consoleLog = log;
-    console.log = (...args) => {
-      if (typeof args[0] === 'string' && args[0].includes(INVOKE_PATH)) {
-        args[0] = args[0]
-          .split('\n')
-          .filter((line) => !line.includes(INVOKE_PATH))
-          .join('\n');
-      }
-      log(...args);
-    };
   }
 }
 

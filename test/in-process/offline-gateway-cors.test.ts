@@ -20,11 +20,9 @@ describe('Plugin: offline-gateway, with CORS configured in serverless.yml', () =
     const Plugin = loadPlugin('offline-gateway');
     const plugin = new Plugin(serverless, { host: '127.0.0.1', httpPort: String(await freePort()) }, {}) as unknown as {
       prepare: () => Promise<void>;
-      announce: () => void;
     };
     const exitListeners = process.listeners('exit');
     await plugin.prepare();
-    plugin.announce();
     const server = Hapi.server({ host: '127.0.0.1', port: 0 });
     server.route({ method: 'GET', path: '/hello', handler: () => 'Hello ELECLE 1' });
     server.route({ method: '*', path: '/{p*}', handler: () => 'catch-all' });

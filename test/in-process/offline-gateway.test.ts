@@ -33,7 +33,6 @@ function gateway(options: Record<string, unknown>, custom: Record<string, unknow
   const plugin = new OfflineGatewayPlugin(serverless, options, {}) as unknown as {
     hooks: Record<string, () => Promise<void> | void>;
     prepare: () => Promise<void>;
-    announce: () => void;
   };
   return { plugin, options };
 }
@@ -52,7 +51,6 @@ describe('Plugin: offline-gateway, ports', () => {
     const httpPort = await freePort();
     const { plugin, options } = gateway({ host: '127.0.0.1', httpPort: String(httpPort) });
     await plugin.prepare();
-    plugin.announce();
     expect(options.lambdaPort).toBe(String(httpPort + 2));
   });
 
@@ -62,7 +60,6 @@ describe('Plugin: offline-gateway, ports', () => {
     try {
       const { plugin, options } = gateway({ host: '127.0.0.1', httpPort: String(httpPort) });
       await plugin.prepare();
-      plugin.announce();
       expect(Number(options.lambdaPort)).toBeGreaterThan(0);
       expect(options.lambdaPort).not.toBe(String(httpPort + 2));
     } finally {
@@ -96,7 +93,6 @@ describe('Plugin: offline-gateway, ports', () => {
   it('takes any free invoke port when the HTTP port is so high that +2 is no port', async () => {
     const { plugin, options } = gateway({ host: '127.0.0.1', httpPort: '65534' });
     await plugin.prepare();
-    plugin.announce();
     expect(Number(options.lambdaPort)).toBeGreaterThan(0);
     expect(Number(options.lambdaPort)).toBeLessThanOrEqual(65535);
   });
@@ -105,7 +101,6 @@ describe('Plugin: offline-gateway, ports', () => {
     const [httpPort, lambdaPort] = [await freePort(), await freePort()];
     const { plugin, options } = gateway({}, { host: '127.0.0.1', httpPort, lambdaPort });
     await plugin.prepare();
-    plugin.announce();
     expect(options.lambdaPort).toBeUndefined(); // serverless-offline reads it from serverless.yml itself
   });
 
@@ -148,48 +143,12 @@ describe('Plugin: offline-gateway, edits', () => {
   });
 });
 
-describe('Plugin: offline-gateway, the banner', () => {
-  it('drops the invoke lines from the route banner, and says where the invoke API really is', async () => {
-    const printed: string[] = [];
-    const log = console.log;
-    console.log = (line: string) => printed.push(line);
-    const write = process.stdout.write;
-    process.stdout.write = ((chunk: string) => {
-      printed.push(chunk);
-      return true;
-    }) as typeof process.stdout.write;
-    try {
-      const httpPort = await freePort();
-      const { plugin } = gateway({ host: '127.0.0.1', httpPort: String(httpPort) });
-      await plugin.prepare();
-      console.log(
-        [
-          'GET  | http://localhost:8000/hello',
-          'POST | http://localhost:8000/2015-03-31/functions/hello/invocations',
-          'GET  | http://localhost:8000/hello/again',
-        ].join('\n'),
-      );
-      plugin.announce();
-      console.log('after');
-    } finally {
-      process.stdout.write = write;
-      console.log = log;
-    }
-    expect(printed[0]).toBe('GET  | http://localhost:8000/hello\nGET  | http://localhost:8000/hello/again');
-    expect(printed[1]).toMatch(
-      /^Lambda invoke API \(aws-sdk, not a browser\): http:\/\/127\.0\.0\.1:\d+\/2015-03-31\/functions\/<name>\/invocations\n$/,
-    );
-    expect(printed[2]).toBe('after');
-  });
-});
-
 describe('Plugin: offline-gateway, answers as an HTTP API does (real hapi)', () => {
   let server: ReturnType<typeof Hapi.server>;
 
   beforeAll(async () => {
     const { plugin } = gateway({ host: '127.0.0.1', httpPort: String(await freePort()) });
     await plugin.prepare();
-    plugin.announce();
     server = Hapi.server({ host: '127.0.0.1', port: 0 });
     const hello = { method: 'GET', handler: () => 'Hello ELECLE 1' };
     server.route({ ...hello, path: '/hello' });

@@ -26,6 +26,7 @@ const PATCHED: Record<string, string[]> = {
     'inOwnContext(context.awsRequestId, () =>',
   ],
   'src/lambda/handler-runner/in-process-runner/aws-lambda-ric/UserFunction.js': ['...globalThis.awslambda,'],
+  'src/utils/logRoutes.js': ['.map(({ method, path, server }) =>'],
 };
 
 describe('Patch: serverless-offline', () => {
