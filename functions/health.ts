@@ -7,6 +7,3 @@ export const handler = getRoute(async () => {
   await store.ping();
   return { outcome: 'healthy', body: 'ok' };
 });
-
-/** This instance's init phase (lib/service.ts): `sls offline` waits for it before it listens. */
-export { initialized } from '../lib/service';

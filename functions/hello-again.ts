@@ -8,6 +8,3 @@ export const handler = getRoute(async () => {
   const count = await store.increment(HELLO_KEY);
   return count === null ? { outcome: 'expired', body: EXPIRED } : { outcome: 'counted', body: greeting(count), count };
 });
-
-/** This instance's init phase (lib/service.ts): `sls offline` waits for it before it listens. */
-export { initialized } from '../lib/service';

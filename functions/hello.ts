@@ -8,6 +8,3 @@ export const handler = getRoute(async () => {
   const count = await store.start(HELLO_KEY, config.windowMs);
   return { outcome: 'opened', body: greeting(count), count };
 });
-
-/** This instance's init phase (lib/service.ts): `sls offline` waits for it before it listens. */
-export { initialized } from '../lib/service';

@@ -1,4 +1,4 @@
-// `sls offline` answering as the deployed HTTP API does (tools/offline-gateway.cjs), the table in the
+// `sls offline` answering as the deployed HTTP API does (tools/offline/http-api-rules.cjs), the table in the
 // docs/local-vs-api-gateway.md "Local answers vs API Gateway", and what starting on a taken or moved port says.
 import { request } from 'node:http';
 import { createServer, type Server } from 'node:net';

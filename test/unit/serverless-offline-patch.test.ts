@@ -3,25 +3,20 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
-// patches/serverless-offline+<version>.patch gives sls offline Lambda's init phase, loads each
-// handler once per instance, runs each invocation in its own InvokeStore context, and drops three
-// per-request costs (timers, process.env, log writes). It was written against one version's internals: an upgrade must fail
-// here, naming what to redo, not quietly lose the init phase or the speed.
+// patches/serverless-offline+<version>.patch loads each handler once per instance, runs each
+// invocation in its own InvokeStore context, lists each route once, and drops three per-request
+// costs (timers, process.env, log writes). It was written against one version's internals: an
+// upgrade must fail here, naming what to redo, not quietly lose the speed.
 const ROOT = join(import.meta.dirname, '../..');
 const PATCH = readdirSync(join(ROOT, 'patches')).find((name) => name.startsWith('serverless-offline+'));
 const offlineRoot = join(createRequire(import.meta.url).resolve('serverless-offline'), '../..');
 
 /** What each patched file must contain, as the patch wrote it. */
 const PATCHED: Record<string, string[]> = {
-  'src/ServerlessOffline.js': ['await this.#lambda.init()'],
-  'src/lambda/Lambda.js': ['return this.#lambdaFunctionPool.init(this.#lambdas)'],
-  'src/lambda/LambdaFunctionPool.js': ['async init(lambdas)'],
-  'src/lambda/LambdaFunction.js': ['await this.#handlerRunner.init()', 'timer?.cancel()'],
+  'src/lambda/LambdaFunction.js': ['timer?.cancel()'],
   'src/events/http/HttpServer.js': ['// incoming request message, in one write', 'log.notice(`\\n\\n'],
-  'src/lambda/handler-runner/HandlerRunner.js': ['await this.#runner.init?.()'],
   'src/lambda/handler-runner/in-process-runner/InProcessRunner.js': [
     'this.#handlerFunction ??= await load(',
-    'const handler = this.#handlerFunction ?? (await this.init())',
     'assignEnv(this.#env)',
     'inOwnContext(context.awsRequestId, () =>',
   ],
