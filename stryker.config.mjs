@@ -50,7 +50,7 @@ export default {
   vitest: { configFile: 'vitest.mutate.config.mts', related: false },
   checkers: ['typescript'],
   tsconfigFile: 'tsconfig.json',
-  mutate: ['lib/**/*.ts', 'functions/**/*.ts', 'tools/*.cjs', 'tools/smoke-check.ts'],
+  mutate: ['lib/**/*.ts', 'functions/**/*.ts', 'tools/**/*.cjs', 'tools/smoke-check.ts'],
   coverageAnalysis: 'perTest',
   // Reuses the last run's results for mutants whose code and covering tests did not change
   // (reports/stryker-incremental.json); `npm run mutate -- --force` tests every mutant again.

@@ -1,11 +1,14 @@
-// Runs inside a fresh node process: imports a packaged function bundle, answers one synthetic
-// API Gateway v2 GET event (the cold start), then WARM_CALLS more (warm latency), and prints one
-// JSON line with the first answer and the timings. Used by npm run bench, bench/lambda-memory.sh
-// and test/deploy/bundles.test.ts; plain CommonJS so it needs nothing but node.
-const { handler } = require(process.argv[2]);
+// Runs inside a fresh node process: imports a packaged function bundle (an ES module: importing it
+// runs its init phase, the top-level await), answers one synthetic API Gateway v2 GET event (the
+// cold start), then WARM_CALLS more (warm latency), and prints one JSON line with the first answer
+// and the timings. Used by npm run bench, bench/lambda-memory.sh and test/deploy/bundles.test.ts;
+// plain CommonJS so it needs nothing but node.
+const { pathToFileURL } = require('node:url');
+
 const event = { version: '2.0', rawPath: '/', requestContext: { http: { method: 'GET' } } };
 
 (async () => {
+  const { handler } = await import(pathToFileURL(process.argv[2]).href);
   const loadedAt = performance.now(); // performance.now() counts from this process's start
   const first = await handler(event);
   const coldMs = performance.now();

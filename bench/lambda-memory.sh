@@ -24,7 +24,7 @@ for memory in 128 256 512 1024; do
   for run in $(seq 1 "$runs"); do
     line=$(docker run --rm --network host --cpus "$cpus" --memory "${memory}m" -v "$work/bundle:/var/task:ro" \
       -e COUNTER_STORE=redis -e "REDIS_URL=redis://127.0.0.1:$port" -e POWERTOOLS_LOG_LEVEL=INFO \
-      node:24-bookworm-slim node /var/task/invoke-bundle.cjs /var/task/functions/hello-again.js 2>/dev/null | tail -1)
+      node:24-bookworm-slim node /var/task/invoke-bundle.cjs /var/task/functions/hello-again.mjs 2>/dev/null | tail -1)
     node -e '
       const r = JSON.parse(process.argv[1]);
       console.log([process.argv[2], process.argv[3], process.argv[4], r.processStartToFirstAnswerMs, r.firstAnswerMs, r.warmP50Ms, r.warmP99Ms, r.rssMb].join(" "));

@@ -4,6 +4,7 @@
 // Closed loop: CONCURRENCY requests always in flight for WARMUP_S (discarded), then SECONDS.
 // Reports through IPC: requests, errors, unexpected answers, latency in µs, peak RSS.
 import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
 
 const { MODE, REDIS_URL, BUNDLE, SCRIPT, CONCURRENCY, SECONDS, WARMUP_S } = process.env;
 const KEY = 'hello:count';
@@ -24,7 +25,7 @@ async function limitCall() {
 }
 
 async function handlerCall() {
-  const { handler } = createRequire(import.meta.url)(BUNDLE);
+  const { handler } = await import(pathToFileURL(BUNDLE).href); // an ES module bundle, or a CommonJS one of an older commit
   const event = { version: '2.0', rawPath: '/hello/again', requestContext: { http: { method: 'GET' } } };
   let request = 0;
   const context = () => ({

@@ -7,7 +7,7 @@
 //            `npm run bench` runs it, concurrency 10), this tree's bundle against REF's (default
 //            16f7ca3, the commit before outcomes were recorded), in alternating rounds, same Redis
 import { execFileSync, fork } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -116,7 +116,9 @@ function packageHelloAgain(directory: string): string {
   );
   rmSync(join(directory, `.esbuild-outcome-cost-${process.pid}`), { recursive: true, force: true });
   execFileSync('unzip', ['-q', join(out, 'helloAgain.zip'), '-d', join(out, 'bundle')]);
-  return join(out, 'bundle/functions/hello-again.js');
+  // An ES module bundle; a commit from before they were is CommonJS.
+  const bundle = join(out, 'bundle/functions/hello-again');
+  return existsSync(`${bundle}.mjs`) ? `${bundle}.mjs` : `${bundle}.js`;
 }
 
 console.error(`packaging ${values.base} and this tree (prod stage)...`);

@@ -3,10 +3,7 @@ import { getService } from '../lib/service';
 
 /** GET /health: "ok" when the counter store answers a read that changes nothing; never touches the window. */
 export const handler = getRoute(async () => {
-  const { store } = await getService();
+  const { store } = getService();
   await store.ping();
   return { outcome: 'healthy', body: 'ok' };
 });
-
-/** This instance's init phase (lib/service.ts): `sls offline` waits for it before it listens. */
-export { initialized } from '../lib/service';

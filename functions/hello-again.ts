@@ -4,10 +4,7 @@ import { getService } from '../lib/service';
 
 /** GET /hello/again: the next number while the window is open, else "Expired!". */
 export const handler = getRoute(async () => {
-  const { store } = await getService();
+  const { store } = getService();
   const count = await store.increment(HELLO_KEY);
   return count === null ? { outcome: 'expired', body: EXPIRED } : { outcome: 'counted', body: greeting(count), count };
 });
-
-/** This instance's init phase (lib/service.ts): `sls offline` waits for it before it listens. */
-export { initialized } from '../lib/service';

@@ -4,10 +4,7 @@ import { getService } from '../lib/service';
 
 /** GET /hello: sets the count to 1 and (re)opens the window. */
 export const handler = getRoute(async () => {
-  const { store, config } = await getService();
+  const { store, config } = getService();
   const count = await store.start(HELLO_KEY, config.windowMs);
   return { outcome: 'opened', body: greeting(count), count };
 });
-
-/** This instance's init phase (lib/service.ts): `sls offline` waits for it before it listens. */
-export { initialized } from '../lib/service';

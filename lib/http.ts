@@ -1,6 +1,5 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { StoreUnavailableError } from './errors';
-import { inOwnInvocation } from './invocation';
 import { logger, METRIC, MetricUnit, metrics } from './telemetry';
 
 export type TextResult = APIGatewayProxyStructuredResultV2 & { statusCode: number; body: string };
@@ -86,19 +85,18 @@ export function text(statusCode: number, body: string, headers: Record<string, s
  * stack trace, where API Gateway answers 500.
  */
 export function getRoute(respond: () => Promise<RouteAnswer>): GetHandler {
-  return (event, context) =>
-    inOwnInvocation(context?.awsRequestId, async () => {
-      const startedAt = performance.now();
-      let answer: Answer;
-      try {
-        if (isContext(context)) logger.addContext(context);
-        answer = await answerEvent(event, respond);
-      } catch (error) {
-        answer = { result: text(500, 'Internal Server Error'), outcome: 'failed', error };
-      }
-      record(answer, performance.now() - startedAt);
-      return answer.result;
-    });
+  return async (event, context) => {
+    const startedAt = performance.now();
+    let answer: Answer;
+    try {
+      if (isContext(context)) logger.addContext(context);
+      answer = await answerEvent(event, respond);
+    } catch (error) {
+      answer = { result: text(500, 'Internal Server Error'), outcome: 'failed', error };
+    }
+    record(answer, performance.now() - startedAt);
+    return answer.result;
+  };
 }
 
 async function answerEvent(event: unknown, respond: () => Promise<RouteAnswer>): Promise<Answer> {

@@ -8,16 +8,23 @@ export interface Service {
   store: CounterStore;
 }
 
-/** How long the init phase tries to reach the store (Lambda allows an init phase 10 s). */
-const INIT_PATIENCE_MS = 5_000;
+/**
+ * How long the init phase tries to reach the store. An on-demand cold start in Lambda has a request
+ * waiting on it, which is better answered 503 within the store's timeout than kept waiting: one
+ * attempt. Provisioned concurrency, SnapStart and a local runner initialise before any request
+ * arrives, and can wait out a slow first connect (Lambda allows an init phase 10 s).
+ */
+const INIT_PATIENCE_MS = process.env.AWS_LAMBDA_INITIALIZATION_TYPE === 'on-demand' ? 0 : 5_000;
 
 type Built = { service: Service; uninstrumentedStore: CounterStore } | { error: unknown };
 
 /**
- * Built once per function instance, at import: a bad configuration fails at cold start (and is
- * logged once, naming the variable), and the store connects before the first request arrives.
+ * Built once per function instance, in its init phase: this module's top-level await, which Lambda
+ * (and any loader) finishes before the module's first use. A bad configuration fails at cold start
+ * (and is logged once, naming the variable), and the store has answered before the first request.
  */
-const built = build();
+const built = await build();
+if ('service' in built) await reachStore(built.uninstrumentedStore);
 
 async function build(): Promise<Built> {
   try {
@@ -33,32 +40,27 @@ async function build(): Promise<Built> {
 }
 
 /**
- * This instance's init phase: true once the service is built and its store has answered a read
- * that changes nothing; false when it could not be within INIT_PATIENCE_MS (the reason is logged,
- * and requests answer 503 until the store works). Never rejects. It starts at import, so in Lambda the connection opens
- * during the init phase; `sls offline` waits for it before it accepts a request
- * (tools/offline-gateway.cjs), so a first burst never waits for a connection. The read is not a
- * request: it records no metric.
+ * The init phase's wait for the store: it has answered a read that changes nothing, or could not
+ * within INIT_PATIENCE_MS (the reason is logged, and requests answer 503 until it does). The read is
+ * not a request: it records no metric.
  */
-export const initialized: Promise<boolean> = built.then(async (outcome) => {
-  if ('error' in outcome) return false;
+async function reachStore(store: CounterStore): Promise<void> {
   // No request is waiting yet: a connection that one request would give up on (a busy machine
   // loading the other functions, a slow DNS answer in a container) is tried again, for a while.
   const giveUpAt = Date.now() + INIT_PATIENCE_MS;
   for (;;) {
     try {
-      await outcome.uninstrumentedStore.ping();
-      return true;
+      await store.ping();
+      return;
     } catch {
-      if (Date.now() >= giveUpAt) return false;
+      if (Date.now() >= giveUpAt) return;
       await sleep(200);
     }
   }
-});
+}
 
-/** The instance's service, or the error that kept it from starting (every request answers it). */
-export async function getService(): Promise<Service> {
-  const outcome = await built;
-  if ('error' in outcome) throw outcome.error;
-  return outcome.service;
+/** The instance's service; throws the error that kept it from starting (every request answers it). */
+export function getService(): Service {
+  if ('error' in built) throw built.error;
+  return built.service;
 }

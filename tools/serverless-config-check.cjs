@@ -17,10 +17,7 @@ class ConfigCheckPlugin {
     this.options = options;
     this.log = log;
     this.hooks = {
-      'before:offline:start:init': async () => {
-        this.check({ offline: true });
-        if (this.inProcess()) await this.provideInvokeStore();
-      },
+      'before:offline:start:init': () => this.check({ offline: true }),
       'before:package:initialize': () => this.refuseLocalStage() ?? this.check({ offline: false }),
     };
   }
@@ -36,41 +33,6 @@ class ConfigCheckPlugin {
 
   inProcess() {
     return this.options.useInProcess ?? this.serverless.service.custom?.['serverless-offline']?.useInProcess ?? false;
-  }
-
-  /**
-   * In-process, serverless-offline runs invocations of every function concurrently in this one
-   * process, as Lambda Managed Instances do. There the runtime provides the InvokeStore and sets
-   * AWS_LAMBDA_MAX_CONCURRENCY, and Powertools then keeps each invocation's context (the request id
-   * in every log line) apart; serverless-offline does neither, so this does. lib/invocation.ts opens
-   * a context for each request.
-   */
-  async provideInvokeStore() {
-    const { InvokeStore } = require('@aws/lambda-invoke-store');
-    const store = await InvokeStore.getInstanceAsync(true);
-    // getInstanceAsync returns a store already installed (an SDK call may have made a single-context
-    // one); only the concurrent kind keeps requests apart.
-    if (!('als' in store)) {
-      this.log.warning(
-        'The Lambda InvokeStore here serves one invocation at a time: concurrent request ids may mix in logs.',
-      );
-    }
-    // serverless-offline assigns a new globalThis.awslambda each time it loads a handler; the
-    // runtime's store must survive that, as it does in Lambda.
-    let awslambda = globalThis.awslambda;
-    Object.defineProperty(globalThis, 'awslambda', {
-      configurable: true,
-      get: () => awslambda,
-      set: (value) => {
-        awslambda = { ...value, InvokeStore: store };
-      },
-    });
-    for (const fn of Object.values(this.serverless.service.functions)) {
-      fn.environment = {
-        ...fn.environment,
-        AWS_LAMBDA_MAX_CONCURRENCY: fn.environment?.AWS_LAMBDA_MAX_CONCURRENCY ?? '1000',
-      };
-    }
   }
 
   check({ offline }) {

@@ -1,4 +1,7 @@
+import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDynalite, type TestDynamoDb } from '../support/dynalite';
 import { invokeBundle, type PackagedStage, packageStage } from '../support/packaged-stage';
@@ -11,6 +14,7 @@ const answer = async (handlerFile: string, env: Record<string, string>) =>
 const TEXT_HEADERS = { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' };
 const AWS_SDK_MARKER = 'Amz-Date'; // a SigV4 header name, in every AWS SDK client (a string: survives minifying)
 const IOREDIS_MARKER = 'Reached the max retries per request limit';
+const NODE_MODULES = fileURLToPath(new URL('../../node_modules', import.meta.url));
 
 describe('Bundles: stage dev (DynamoDB), each run in plain node against dynalite', () => {
   let stage: PackagedStage;
@@ -75,5 +79,17 @@ describe('Bundles: stage prod (ElastiCache), each run in plain node against redi
     const code = readFileSync(stage.unpack('hello'), 'utf8');
     expect(code).toContain(IOREDIS_MARKER);
     expect(code).not.toContain(AWS_SDK_MARKER);
+  });
+
+  it('loads its pre-traffic hook with the AWS SDK the Lambda runtime provides (NODE_PATH), not one of its own', async () => {
+    const hook = stage.unpack('preTrafficCheck');
+    const load = `import(${JSON.stringify(pathToFileURL(hook).href)}).then((m) => console.log(typeof m.handler))`;
+    const run = (env: Record<string, string>) =>
+      promisify(execFile)(process.execPath, ['--input-type=module', '-e', load], {
+        env: { PATH: process.env.PATH, ...env },
+      });
+    expect(readFileSync(hook, 'utf8')).not.toContain(AWS_SDK_MARKER);
+    expect((await run({ NODE_PATH: NODE_MODULES })).stdout).toBe('function\n');
+    await expect(run({})).rejects.toThrow(/Cannot find module '@aws-sdk\/client-/);
   });
 });

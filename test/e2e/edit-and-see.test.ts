@@ -1,5 +1,5 @@
 // Edit and see with `npm start`: serverless-esbuild rebuilds an edited file, and the next request
-// runs the new code without a restart (tools/offline-gateway.cjs drops the cached bundle).
+// runs the new code without a restart (tools/offline/init-phase.cjs imports the new build).
 // Runs on a copy of the project, so tests running at the same time never see the edit.
 import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -55,7 +55,7 @@ export async function packageStage(stage: string): Promise<PackagedStage> {
       if (!handler) throw new Error(`stage ${stage} has no function ${functionName}`);
       const unpacked = mkdtempSync(join(tmpdir(), `elecle-bundle-${functionName}-`));
       execFileSync('unzip', ['-q', artifact(functionName), '-d', unpacked]);
-      return join(unpacked, `${handler.slice(0, handler.lastIndexOf('.'))}.js`);
+      return join(unpacked, `${handler.slice(0, handler.lastIndexOf('.'))}.mjs`); // an ES module bundle
     },
   };
 }

@@ -3,8 +3,11 @@ import { createRequire } from 'node:module';
 /** The parts of a serverless.yml service the project's plugins read. */
 export interface ServiceShape {
   stage?: string;
-  provider?: { environment?: Record<string, unknown>; httpApi?: { cors?: unknown } };
-  functions?: Record<string, { events?: unknown[]; environment?: Record<string, unknown> }>;
+  provider?: { environment?: Record<string, unknown>; httpApi?: { cors?: unknown }; region?: string };
+  functions?: Record<
+    string,
+    { events?: unknown[]; environment?: Record<string, unknown>; handler?: string; name?: string }
+  >;
   custom?: Record<string, unknown>;
 }
 
@@ -40,7 +43,7 @@ const require = createRequire(import.meta.url);
 type Hooks = Record<string, () => unknown>;
 type PluginClass = new (serverless: unknown, options: Record<string, unknown>, utils: unknown) => { hooks: Hooks };
 
-/** One of tools/*.cjs, loaded as the framework loads it. */
-export function loadPlugin(name: 'serverless-config-check' | 'offline-gateway'): PluginClass {
+/** One of the plugins under tools/, loaded as the framework loads it. */
+export function loadPlugin(name: 'serverless-config-check' | 'offline/plugin'): PluginClass {
   return require(`../../tools/${name}.cjs`) as PluginClass;
 }

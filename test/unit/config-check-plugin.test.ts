@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { loadPlugin, ServerlessError, type ServiceShape, serverlessStandIn } from '../support/serverless-stand-in';
 
 const ConfigCheckPlugin = loadPlugin('serverless-config-check');
@@ -21,12 +21,6 @@ const packaging = (shape: ServiceShape) => runHook('before:package:initialize', 
 const inProcess = { 'serverless-offline': { useInProcess: true } };
 
 describe('Plugin: serverless-config-check', () => {
-  const awslambda = Object.getOwnPropertyDescriptor(globalThis, 'awslambda');
-  afterEach(() => {
-    if (awslambda) Object.defineProperty(globalThis, 'awslambda', awslambda);
-    else delete (globalThis as { awslambda?: unknown }).awslambda;
-  });
-
   it('says at offline startup which store and window every route function uses', async () => {
     const { logged } = await offlineStart({
       provider: { environment: { REDIS_URL: 'redis://:secret@localhost:6379', HELLO_WINDOW_SECONDS: '30' } },
@@ -107,32 +101,5 @@ describe('Plugin: serverless-config-check', () => {
       functions: { hello: { events: ROUTES } },
     });
     await expect(pack).rejects.toThrow('Configuration of function hello: COUNTER_STORE must be one of');
-  });
-
-  it('in-process, gives each function AWS_LAMBDA_MAX_CONCURRENCY and keeps one InvokeStore across handler loads', async () => {
-    const { serverless } = await offlineStart({
-      functions: {
-        hello: { events: ROUTES },
-        helloAgain: { events: ROUTES, environment: { AWS_LAMBDA_MAX_CONCURRENCY: '10' } },
-      },
-      custom: inProcess,
-    });
-    expect(serverless.service.functions.hello?.environment).toEqual({ AWS_LAMBDA_MAX_CONCURRENCY: '1000' });
-    expect(serverless.service.functions.helloAgain?.environment).toEqual({ AWS_LAMBDA_MAX_CONCURRENCY: '10' });
-    // serverless-offline assigns a new awslambda global each time it loads a handler.
-    const global = globalThis as { awslambda?: { InvokeStore?: unknown; streamifyResponse?: unknown } };
-    global.awslambda = { streamifyResponse: 'first' };
-    const store = global.awslambda.InvokeStore;
-    expect(store).toHaveProperty('als');
-    global.awslambda = { streamifyResponse: 'second' };
-    expect(global.awslambda).toEqual({ streamifyResponse: 'second', InvokeStore: store });
-  });
-
-  it('leaves the environment alone when offline runs worker threads', async () => {
-    const { serverless } = await offlineStart({
-      provider: { environment: { REDIS_URL: 'redis://localhost:6379' } },
-      functions: { hello: { events: ROUTES } },
-    });
-    expect(serverless.service.functions.hello?.environment).toBeUndefined();
   });
 });
