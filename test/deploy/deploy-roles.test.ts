@@ -71,6 +71,25 @@ describe.each(['dev', 'prod'] as const)('CloudFormation execution role: stage %s
     expect(missing).toEqual([]);
   });
 
+  it("lets CloudFormation create, change and delete each of the stage's log groups, as IAM names them", () => {
+    // Each action of AWS::Logs::LogGroup's handlers that is granted at all must be granted on the ARN
+    // of every group the template creates, in the form CloudWatch Logs authorizes it (policy.ts).
+    const groups = found(resourcesOfType(stages[name], 'AWS::Logs::LogGroup'), 'log group').map(
+      ([, group]) => group.Properties.LogGroupName as string,
+    );
+    expect(groups).toContain(`/aws/http-api/elecle-hello-${name}`);
+    const actions = needed('AWS::Logs::LogGroup').filter((action) =>
+      grantsAction(roleStacks[name].executionRole, action),
+    );
+    expect(actions).toEqual(expect.arrayContaining(['logs:CreateLogGroup', 'logs:DeleteLogGroup', 'logs:TagResource']));
+    const refused = groups.flatMap((group) =>
+      actions
+        .filter((action) => !allows(roleStacks[name].executionRole, action, arn('logs', `log-group:${group}`)))
+        .map((action) => `${action} on ${group}`),
+    );
+    expect(refused).toEqual([]);
+  });
+
   it('lets the stack create roles only under its path, with the boundary, and pass them only to Lambda and CodeDeploy', () => {
     const stackRoles = resourcesOfType(stages[name], 'AWS::IAM::Role').map(([, role]) => role.Properties);
     expect(stackRoles.length).toBeGreaterThanOrEqual(3);
