@@ -26,8 +26,30 @@ const roleStacks = { dev: loadRoleStack(ROLE_STACK, 'dev'), prod: loadRoleStack(
 /** dev's role stack: the checks that hold for every stage alike use it. */
 const roles = roleStacks.dev;
 const other = (stage: Stage): Stage => (stage === 'dev' ? 'prod' : 'dev');
-const schemas = handlerPermissions.types as Record<string, Record<'create' | 'update' | 'delete', string[]>>;
-const exemptions = notGranted.actions as Record<string, string>;
+interface TypeSchema {
+  create: string[];
+  update: string[];
+  delete: string[];
+  /** The registry schema's tagging section: stack tags reach every taggable resource. */
+  tagging: { taggable: boolean; permissions: string[] };
+  /** The schema's top-level property names. */
+  properties: string[];
+}
+const schemas = handlerPermissions.types as Record<string, TypeSchema>;
+/** Why an action some handler lists is not granted (handler-permissions/not-granted.json). */
+interface Exemption {
+  why: string;
+  unusedProperties?: Record<string, string[]>;
+  alwaysSet?: Record<string, string[]>;
+  otherType?: Record<string, string>;
+  notAnIamAction?: boolean;
+  authorizedAs?: string;
+  grantedOnly?: { statement: string; for: string[] };
+}
+const exemptions = notGranted.actions as Record<string, Exemption>;
+/** The exemption of an action, whatever the case of its name (IAM action names ignore case). */
+const exemptionOf = (action: string) =>
+  Object.entries(exemptions).find(([name]) => name.toLowerCase() === action.toLowerCase())?.[1];
 
 /** Granted although no handler lists them, and why. */
 const EXTRA_ACTIONS: Record<string, string> = {
@@ -47,10 +69,22 @@ beforeAll(async () => {
 }, 120_000);
 
 const typesIn = (stage: PackagedStage) => [...new Set(Object.values(stage.resources).map((r) => r.Type))].sort();
+/** What CloudFormation may call for a type: its handlers' actions, and its tagging actions if it is taggable. */
 const needed = (type: string) => {
   const schema = schemas[type];
-  return schema ? [...schema.create, ...schema.update, ...schema.delete] : [];
+  if (!schema) return [];
+  return [
+    ...new Set([
+      ...schema.create,
+      ...schema.update,
+      ...schema.delete,
+      ...(schema.tagging.taggable ? schema.tagging.permissions : []),
+    ]),
+  ];
 };
+/** The types of `types` whose handlers (or tagging) list the action, whatever its case. */
+const listing = (action: string, types: string[]) =>
+  types.filter((type) => needed(type).some((listed) => listed.toLowerCase() === action.toLowerCase()));
 const arn = (service: string, rest: string) => `arn:aws:${service}:${REGION}:${ACCOUNT}:${rest}`;
 const boundaryOf = (stage: Stage, region = REGION) =>
   `arn:aws:iam::${ACCOUNT}:policy/elecle-hello-${stage}-${region}-boundary`;
@@ -65,7 +99,7 @@ describe.each(['dev', 'prod'] as const)('CloudFormation execution role: stage %s
     expect(types.filter((type) => !schemas[type])).toEqual([]); // a new type: rerun extract.mjs
     const missing = types.flatMap((type) =>
       needed(type)
-        .filter((action) => !exemptions[action] && !grantsAction(roleStacks[name].executionRole, action))
+        .filter((action) => !exemptionOf(action) && !grantsAction(roleStacks[name].executionRole, action))
         .map((action) => `${type}: ${action}`),
     );
     expect(missing).toEqual([]);
@@ -117,10 +151,78 @@ describe('CloudFormation execution role: nothing broader than needed', () => {
     const exempted = Object.entries(exemptions);
     expect(exempted.length).toBeGreaterThan(20);
     const wrong = exempted
-      .filter(([action, why]) => grantsAction(roles.executionRole, action) !== why.startsWith('granted only'))
+      .filter(([action, why]) => grantsAction(roles.executionRole, action) !== (why.grantedOnly !== undefined))
       .map(([action]) => action);
     expect(wrong).toEqual([]);
     expect(exempted.filter(([action]) => !allNeeded().has(action)).map(([action]) => action)).toEqual([]);
+  });
+
+  it('justifies every exemption against the registry schemas and the packaged templates', () => {
+    const types = [...new Set([...typesIn(stages.dev), ...typesIn(stages.prod)])];
+    const all = [...Object.values(stages.dev.resources), ...Object.values(stages.prod.resources)];
+    const ofType = (type: string) =>
+      found(
+        all.filter((r) => r.Type === type),
+        `resource of type ${type}`,
+      );
+    const problems: string[] = [];
+    for (const [action, why] of Object.entries(exemptions)) {
+      const listers = listing(action, types);
+      const explained = new Set([
+        ...Object.keys(why.unusedProperties ?? {}),
+        ...Object.keys(why.alwaysSet ?? {}),
+        ...Object.keys(why.otherType ?? {}),
+        ...(why.grantedOnly?.for ?? []),
+      ]);
+      if (why.notAnIamAction) {
+        // IAM action names are letters and digits after the service prefix.
+        if (/^[a-z0-9-]+:[A-Za-z0-9]+$/.test(action)) problems.push(`${action} is an IAM action`);
+      } else if (why.authorizedAs) {
+        if (!grantsAction(roles.executionRole, why.authorizedAs)) {
+          problems.push(`${action}: ${why.authorizedAs}, which authorizes it, is not granted`);
+        }
+      } else {
+        for (const type of listers.filter((t) => !explained.has(t))) problems.push(`${action}: ${type} not explained`);
+      }
+      for (const type of [...explained].filter((t) => !listers.includes(t))) {
+        problems.push(`${action}: ${type} does not list it`);
+      }
+      // Stack tags reach every taggable resource, so its tagging actions are always called.
+      for (const type of listers.filter((t) => schemas[t]?.tagging.taggable)) {
+        const tagging = schemas[type]?.tagging.permissions.map((a) => a.toLowerCase()) ?? [];
+        if (tagging.includes(action.toLowerCase()) && !why.grantedOnly && !why.authorizedAs) {
+          problems.push(`${action}: a tagging action of taggable ${type}`);
+        }
+      }
+      for (const [type, properties] of Object.entries(why.unusedProperties ?? {})) {
+        for (const property of properties) {
+          if (!schemas[type]?.properties.includes(property)) problems.push(`${action}: ${type} has no ${property}`);
+          else if (ofType(type).some((r) => r.Properties[property] !== undefined)) {
+            problems.push(`${action}: a ${type} sets ${property}`);
+          }
+        }
+      }
+      for (const [type, properties] of Object.entries(why.alwaysSet ?? {})) {
+        for (const property of properties) {
+          if (!schemas[type]?.properties.includes(property)) problems.push(`${action}: ${type} has no ${property}`);
+          else if (ofType(type).some((r) => r.Properties[property] === undefined)) {
+            problems.push(`${action}: a ${type} lacks ${property}`);
+          }
+        }
+      }
+      for (const [type, other] of Object.entries(why.otherType ?? {})) {
+        if (types.includes(other)) {
+          problems.push(`${action}: ${type} defers to ${other}, which a template has`);
+        }
+      }
+      if (why.grantedOnly) {
+        const statement = roles.executionRole.find((s) => s.Sid === why.grantedOnly?.statement);
+        if (!statement || !grantsAction([statement], action)) {
+          problems.push(`${action}: statement ${why.grantedOnly.statement} does not grant it`);
+        }
+      }
+    }
+    expect(problems).toEqual([]);
   });
 
   it('has no wildcard in any action, of either role or the boundary', () => {
