@@ -10,10 +10,13 @@ import {
   ACCOUNT,
   actionsOf,
   allows,
+  conditionsHold,
   coversResource,
   grantsAction,
   loadRoleStack,
+  OWNER_ID,
   REGION,
+  REPOSITORY_ID,
   resolve,
   STAGES,
   type Stage,
@@ -304,13 +307,12 @@ function assumable(trust: Statement[], subject: string) {
     (statement) =>
       statement.Effect === 'Allow' &&
       [statement.Action].flat().includes('sts:AssumeRoleWithWebIdentity') &&
-      Object.entries(statement.Condition ?? {}).every(
-        ([operator, keys]) =>
-          operator === 'StringEquals' &&
-          Object.entries(keys).every(([key, values]) => [values].flat().includes(context[key] ?? '')),
-      ),
+      conditionsHold(statement, context),
   );
 }
+/** The subject GitHub gives a job in `environment` of owner/repo, in its immutable form (ids after @). */
+const immutableSubject = (environment: string, ownerId = OWNER_ID, repositoryId = REPOSITORY_ID) =>
+  `repo:owner@${ownerId}/repo@${repositoryId}:environment:${environment}`;
 
 /** Resources of a stage that another stage's roles must not reach (named as the templates name them). */
 const resourcesOf = (stage: Stage) => [
@@ -353,11 +355,21 @@ const reaching = (statements: Statement[], resources: string[]) =>
 describe.each(STAGES)('Roles of stage %s: nothing of the other stage, nor of the role stacks', (name) => {
   const stack = () => roleStacks[name];
 
-  it('lets only a job in the GitHub environment of the same name assume the deploy role', () => {
-    expect(assumable(stack().trust, `repo:owner/repo:environment:${name}`)).toBe(true);
-    expect(assumable(stack().trust, `repo:owner/repo:environment:${other(name)}`)).toBe(false);
-    expect(assumable(stack().trust, 'repo:owner/repo:ref:refs/heads/main')).toBe(false);
-    expect(assumable(stack().trust, `repo:someone/else:environment:${name}`)).toBe(false);
+  it('lets only a job in the GitHub environment of the same name assume the deploy role, by its immutable subject', () => {
+    expect(assumable(stack().trust, immutableSubject(name))).toBe(true);
+    expect(assumable(stack().trust, immutableSubject(other(name)))).toBe(false);
+    expect(assumable(stack().trust, `repo:owner@${OWNER_ID}/repo@${REPOSITORY_ID}:ref:refs/heads/main`)).toBe(false);
+    // A repository or owner that took over the names has other ids.
+    expect(assumable(stack().trust, immutableSubject(name, '9999999'))).toBe(false);
+    expect(assumable(stack().trust, immutableSubject(name, OWNER_ID, '9999999'))).toBe(false);
+    expect(assumable(stack().trust, `repo:someone@${OWNER_ID}/else@${REPOSITORY_ID}:environment:${name}`)).toBe(false);
+    // The name-only form, only where the repository still uses it.
+    expect(assumable(stack().trust, `repo:owner/repo:environment:${name}`)).toBe(false);
+    const nameOnly = loadRoleStack(ROLE_STACK, name, REGION, { NameOnlySubject: 'true' }).trust;
+    expect(assumable(nameOnly, `repo:owner/repo:environment:${name}`)).toBe(true);
+    expect(assumable(nameOnly, immutableSubject(name))).toBe(true);
+    expect(assumable(nameOnly, `repo:owner/repo:environment:${other(name)}`)).toBe(false);
+    expect(assumable(nameOnly, immutableSubject(other(name)))).toBe(false);
   });
 
   it("lets the deploy role drive only this stage's stack and bucket, not the other stage's or a role stack", () => {
