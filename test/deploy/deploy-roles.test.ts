@@ -17,6 +17,7 @@ import {
   OWNER_ID,
   REGION,
   REPOSITORY_ID,
+  RESOURCELESS_ACTIONS,
   resolve,
   STAGES,
   type Stage,
@@ -352,6 +353,39 @@ const reaching = (statements: Statement[], resources: string[]) =>
       : resources.filter((resource) => coversResource(statement, resource)).map((r) => `${statement.Sid ?? i}: ${r}`),
   );
 
+/** The tags every resource of a stage's stack carries: osls's stack tag, and CloudFormation's own. */
+const tagsOf = (stage: Stage): Record<string, string> => ({
+  'aws:ResourceTag/STAGE': stage,
+  'aws:ResourceTag/aws:cloudformation:stack-name': `elecle-hello-${stage}`,
+});
+/**
+ * A stage's resources whose IDs AWS generates (one of each kind the templates create, with made-up
+ * IDs), which no name pattern can tell apart: its HTTP API and what lies under it (routes and
+ * integrations are judged by their API's tags: the Service Authorization Reference lists
+ * aws:ResourceTag for them), and its network (prod).
+ */
+const generatedOf = (stage: Stage) => {
+  const api = `api${stage}`;
+  const apigateway = (path: string) => `arn:aws:apigateway:${REGION}::${path}`;
+  return [
+    apigateway(`/apis/${api}`),
+    apigateway(`/apis/${api}/stages`),
+    apigateway(`/apis/${api}/stages/$default`),
+    apigateway(`/apis/${api}/routes`),
+    apigateway(`/apis/${api}/routes/route${stage}`),
+    apigateway(`/apis/${api}/integrations`),
+    apigateway(`/apis/${api}/integrations/integration${stage}`),
+    apigateway(`/tags/${encodeURIComponent(apigateway(`/apis/${api}`))}`),
+    arn('ec2', `vpc/vpc-${stage}`),
+    arn('ec2', `subnet/subnet-${stage}`),
+    arn('ec2', `security-group/sg-${stage}`),
+    arn('ec2', `vpc-endpoint/vpce-${stage}`),
+  ];
+};
+/** Reading is not acting: Describe*, Get*, List* and API Gateway's GET. */
+const readOnly = (action: string) => /^[\w-]+:(Describe|Get|List|GET$)/.test(action);
+const serviceOf = (resource: string) => resource.split(':')[2];
+
 describe.each(STAGES)('Roles of stage %s: nothing of the other stage, nor of the role stacks', (name) => {
   const stack = () => roleStacks[name];
 
@@ -394,6 +428,47 @@ describe.each(STAGES)('Roles of stage %s: nothing of the other stage, nor of the
     expect(
       allows(stack().executionRole, 'lambda:DeleteFunction', arn('lambda', `function:elecle-hello-${name}-hello`)),
     ).toBe(true);
+  });
+
+  it('acts on no resource of the other stage, named or tagged (a policy simulation over them)', () => {
+    const theirs = [...resourcesOf(other(name)), ...generatedOf(other(name))];
+    const roles = { deployRole: stack().deployRole, executionRole: stack().executionRole, boundary: stack().boundary };
+    const acts = Object.entries(roles).flatMap(([role, statements]) =>
+      [...new Set(actionsOf(statements))]
+        .filter((action) => !readOnly(action) && !RESOURCELESS_ACTIONS.includes(action))
+        .flatMap((action) =>
+          theirs
+            .filter((resource) => serviceOf(resource) === action.split(':')[0])
+            .filter((resource) => allows(statements, action, resource, tagsOf(other(name))))
+            .map((resource) => `${role}: ${action} on ${resource}`),
+        ),
+    );
+    expect(
+      found(
+        theirs.filter((r) => r.includes(':apigateway:') || r.includes(':ec2:')),
+        'generated ID',
+      ),
+    ).toHaveLength(12);
+    expect(acts).toEqual([]);
+  });
+
+  it('still acts on its own generated resources, and creates new ones', () => {
+    const own = generatedOf(name);
+    const may = (statements: Statement[], action: string, resource: string, tags = tagsOf(name)) =>
+      allows(statements, action, resource, tags);
+    const execution = stack().executionRole;
+    expect(may(execution, 'apigateway:PATCH', own[0] as string)).toBe(true);
+    expect(may(execution, 'apigateway:POST', own[3] as string)).toBe(true);
+    expect(may(execution, 'apigateway:TagResource', own[1] as string)).toBe(true);
+    expect(may(execution, 'apigateway:DELETE', own[6] as string)).toBe(true);
+    expect(may(execution, 'apigateway:POST', `arn:aws:apigateway:${REGION}::/apis`, {})).toBe(true);
+    expect(may(execution, 'ec2:AuthorizeSecurityGroupIngress', own[10] as string)).toBe(true);
+    expect(may(execution, 'ec2:CreateSecurityGroup', own[8] as string)).toBe(true);
+    expect(may(execution, 'ec2:CreateSecurityGroup', arn('ec2', 'security-group/*'), {})).toBe(true);
+    // network: existing, a VPC of your own: no stack's tag.
+    expect(may(execution, 'ec2:CreateSubnet', arn('ec2', 'vpc/vpc-yours'), {})).toBe(true);
+    expect(may(stack().boundary, 'ec2:CreateNetworkInterface', own[9] as string)).toBe(true);
+    expect(may(stack().boundary, 'ec2:CreateNetworkInterface', arn('ec2', 'network-interface/*'), {})).toBe(true);
   });
 
   it("creates roles only with this stage's boundary, and passes to CloudFormation only this stage's execution role", () => {
