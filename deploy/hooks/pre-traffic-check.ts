@@ -5,7 +5,7 @@
 // - hello, helloAgain: a GET would open or count a live user's window, so the check sends HEAD, which the
 //   route answers 405 without touching the store: the bundle loads, its configuration is valid, it answers.
 // A throttled invoke is retried for a while: the new version shares its function's reserved concurrency
-// (prod reserves 2 for health) with live traffic, and one busy moment must not roll a deployment back.
+// (prod reserves 4 for health) with live traffic, and one busy moment must not roll a deployment back.
 // Retrying is safe, as neither check changes anything.
 import { setTimeout as sleep } from 'node:timers/promises';
 import {

@@ -1,7 +1,7 @@
 // The pre-traffic check (deploy/hooks/pre-traffic-check.ts) with the real AWS SDK clients, against a
 // stand-in for the CodeDeploy and Lambda APIs on a local port (AWS_ENDPOINT_URL): what it reports to
 // CodeDeploy when Lambda throttles the new version, as it does when live traffic holds the function's
-// reserved concurrency (prod reserves 2 for health).
+// reserved concurrency (prod reserves 4 for health).
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
