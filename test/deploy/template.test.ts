@@ -12,6 +12,7 @@ import {
   resourcesOfType,
   sls,
 } from '../support/packaged-stage';
+import { type AlarmProperties, fires } from './alarm-math';
 
 const run = promisify(execFile);
 const stages: Record<'dev' | 'prod', PackagedStage> = {} as never;
@@ -174,19 +175,41 @@ describe.each(['dev', 'prod'] as const)('Template: stage %s, packaged offline', 
       expect(alarm.AlarmActions).toEqual([{ Ref: 'AlarmTopic' }]);
       expect(alarm.TreatMissingData).toBe('notBreaching');
     }
-    const storeFailures = stages[name].resources.StoreFailuresAlarm?.Properties;
-    expect(storeFailures).toMatchObject({
-      Namespace: 'ElecleHello',
-      MetricName: METRIC.storeFailures,
-      Dimensions: [{ Name: 'service', Value: `elecle-hello-${name}` }],
-      Threshold: 0,
-    });
+    const storeFailures = JSON.stringify(stages[name].resources.StoreFailuresAlarm?.Properties.Metrics);
+    expect(storeFailures).toContain(
+      JSON.stringify({
+        Namespace: 'ElecleHello',
+        MetricName: METRIC.storeFailures,
+        Dimensions: [{ Name: 'service', Value: `elecle-hello-${name}` }],
+      }),
+    );
     expect(JSON.stringify(stages[name].resources.ServerErrorRateAlarm)).toContain('"MetricName":"5xx"');
     expect(JSON.stringify(stages[name].resources.SlowRequestsAlarm)).toContain('"Stat":"p99"');
     expect(stages[name].resources.AlarmEmailSubscription?.Properties).toMatchObject({
       Protocol: 'email',
       Endpoint: { Ref: 'AlarmEmail' },
     });
+  });
+
+  it('rolls back on a store outage, not on a transient failure or two (StoreFailuresAlarm)', () => {
+    const alarm = stages[name].resources.StoreFailuresAlarm?.Properties as unknown as AlarmProperties;
+    // One minute of traffic: the ids its metrics read ("metric" if it reads StoreFailures alone).
+    const minute = (failures?: number, requests?: number) => ({ failures, requests, metric: failures });
+    const quiet = minute();
+    const minutes = (n: number, failures?: number, requests?: number) => Array(n).fill(minute(failures, requests));
+    // One failed request, alone or among many, in any minute of a canary.
+    expect(fires(alarm, [minute(1, 1), quiet, quiet, quiet, quiet])).toBe(false);
+    expect(fires(alarm, [quiet, minute(1, 2_000), quiet, quiet])).toBe(false);
+    // A blip every minute, or two failures twice.
+    expect(fires(alarm, minutes(10, 1, 100))).toBe(false);
+    expect(fires(alarm, [minute(2, 2), minute(2, 2), quiet])).toBe(false);
+    // A handful among thousands: under 1%.
+    expect(fires(alarm, minutes(5, 10, 5_000))).toBe(false);
+    // An outage, at low or high traffic, trips it within the 5-minute canary (2 breaching minutes).
+    expect(fires(alarm, minutes(2, 5, 5))).toBe(true);
+    expect(fires(alarm, minutes(2, 300, 600))).toBe(true);
+    // Failures with no API traffic (the pre-traffic check invokes directly) still count.
+    expect(fires(alarm, minutes(2, 3))).toBe(true);
   });
 
   it('alarms on Lambda throttles of each route function', () => {
