@@ -142,6 +142,34 @@ describe('The jobs that hold an AWS token', () => {
   });
 });
 
+describe('Settings that guard the deploys, kept in GitHub and checked by the workflow', () => {
+  it("lets no token job start before a job without a token confirms prod's reviewers and both branch rules", () => {
+    const gates = found(
+      Object.entries(jobs()).filter(([, job]) => runs(job).includes('/environments/')),
+      'job reading the environments',
+    );
+    expect(gates).toHaveLength(1);
+    const [gateId, gate] = gates[0] as [string, Job];
+    expect(gate.permissions).toEqual({ actions: 'read' });
+    const script = runs(gate);
+    for (const check of [
+      'environments/$env',
+      'deployment-branch-policies',
+      '[["branch", "main"]]',
+      '.type == "required_reviewers"',
+      '.prevent_self_review == true',
+      '(.reviewers | length) > 0',
+      '.can_admins_bypass == false',
+    ]) {
+      expect(script).toContain(check);
+    }
+    expect(script).toMatch(/for env in dev prod; do/);
+    for (const [id] of Object.entries(jobs()).filter(([, job]) => job.permissions?.['id-token'] === 'write')) {
+      expect(upstream(id), id).toContain(gateId);
+    }
+  });
+});
+
 describe('Every job', () => {
   it('checks out without leaving the GitHub token in the workspace (persist-credentials: false)', () => {
     const checkouts = found(
