@@ -471,6 +471,34 @@ describe.each(STAGES)('Roles of stage %s: nothing of the other stage, nor of the
     expect(may(stack().boundary, 'ec2:CreateNetworkInterface', arn('ec2', 'network-interface/*'), {})).toBe(true);
   });
 
+  it("changes the stack only as this stage's execution role, named in the request (cloudformation:RoleArn)", () => {
+    const stackArn = arn('cloudformation', `stack/elecle-hello-${name}/abc`);
+    const own = `arn:aws:iam::${ACCOUNT}:role/elecle-hello-${name}-${REGION}-cloudformation`;
+    const others = `arn:aws:iam::${ACCOUNT}:role/elecle-hello-${other(name)}-${REGION}-cloudformation`;
+    const changes = ['CreateStack', 'UpdateStack', 'CreateChangeSet', 'ContinueUpdateRollback'];
+    for (const action of changes.map((a) => `cloudformation:${a}`)) {
+      expect(allows(stack().deployRole, action, stackArn, { 'cloudformation:RoleArn': own }), action).toBe(true);
+      expect(allows(stack().deployRole, action, stackArn), `${action} without a role`).toBe(false);
+      expect(allows(stack().deployRole, action, stackArn, { 'cloudformation:RoleArn': others }), action).toBe(false);
+    }
+    // Only dev's deploy role removes its stack; prod's is removed by an administrator.
+    const remove = allows(stack().deployRole, 'cloudformation:DeleteStack', stackArn, {
+      'cloudformation:RoleArn': own,
+    });
+    expect(remove).toBe(name === 'dev');
+    expect(allows(stack().deployRole, 'cloudformation:DeleteStack', stackArn)).toBe(false);
+    expect(allows(stack().deployRole, 'cloudformation:UpdateTerminationProtection', stackArn)).toBe(true);
+  });
+
+  it('deletes old versions of its functions after a deploy, never a function', () => {
+    const fn = arn('lambda', `function:elecle-hello-${name}-hello`);
+    expect(allows(stack().deployRole, 'lambda:ListVersionsByFunction', fn)).toBe(true);
+    expect(allows(stack().deployRole, 'lambda:ListAliases', fn)).toBe(true);
+    expect(allows(stack().deployRole, 'lambda:DeleteFunction', `${fn}:7`)).toBe(true);
+    expect(allows(stack().deployRole, 'lambda:DeleteFunction', fn)).toBe(false);
+    expect(allows(stack().deployRole, 'lambda:DeleteFunction', arn('lambda', 'function:other-service:7'))).toBe(false);
+  });
+
   it("creates roles only with this stage's boundary, and passes to CloudFormation only this stage's execution role", () => {
     const target = stackRoleOf(name, 'lambdaRole');
     expect(

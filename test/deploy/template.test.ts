@@ -411,6 +411,18 @@ describe('Template: stage prod (ElastiCache Serverless, Valkey)', () => {
   });
 });
 
+describe('Stack protection and version pruning (provider settings osls applies after a deploy)', () => {
+  it('turns termination protection on for prod, off for dev, and keeps 3 unaliased versions of each function', async () => {
+    for (const stage of ['dev', 'prod']) {
+      const config = await printConfig<{
+        provider: { deletionProtection?: { stages: string[] }; pruneFunctionVersions?: { number: number } };
+      }>(stage);
+      expect(config.provider.deletionProtection?.stages, stage).toEqual(['prod']);
+      expect(config.provider.pruneFunctionVersions?.number, stage).toBeGreaterThanOrEqual(2);
+    }
+  });
+});
+
 describe('Stage local (sls offline)', () => {
   it('resolves every environment value to a string, so offline never sees [object Object]', async () => {
     const config = await printConfig<{
