@@ -407,8 +407,16 @@ describe.each(STAGES)('Roles of stage %s: nothing of the other stage, nor of the
   });
 
   it("lets the deploy role drive only this stage's stack and bucket, not the other stage's or a role stack", () => {
+    const asOwnRole = {
+      'cloudformation:RoleArn': `arn:aws:iam::${ACCOUNT}:role/elecle-hello-${name}-${REGION}-cloudformation`,
+    };
     expect(
-      allows(stack().deployRole, 'cloudformation:UpdateStack', arn('cloudformation', `stack/elecle-hello-${name}/abc`)),
+      allows(
+        stack().deployRole,
+        'cloudformation:UpdateStack',
+        arn('cloudformation', `stack/elecle-hello-${name}/abc`),
+        asOwnRole,
+      ),
     ).toBe(true);
     expect(
       allows(
@@ -563,10 +571,10 @@ describe('GitHub deploy jobs', () => {
 
   it('can continue a stuck rollback, set the stack policy, and pass only the execution role to CloudFormation', () => {
     const stack = arn('cloudformation', 'stack/elecle-hello-dev/abc');
-    for (const action of ['cloudformation:ContinueUpdateRollback', 'cloudformation:SetStackPolicy']) {
-      expect(allows(roles.deployRole, action, stack), action).toBe(true);
-    }
     const executionRole = `arn:aws:iam::${ACCOUNT}:role/elecle-hello-dev-${REGION}-cloudformation`;
+    for (const action of ['cloudformation:ContinueUpdateRollback', 'cloudformation:SetStackPolicy']) {
+      expect(allows(roles.deployRole, action, stack, { 'cloudformation:RoleArn': executionRole }), action).toBe(true);
+    }
     expect(
       allows(roles.deployRole, 'iam:PassRole', executionRole, { 'iam:PassedToService': 'lambda.amazonaws.com' }),
     ).toBe(false);
