@@ -291,6 +291,20 @@ describe('CloudFormation execution role: nothing broader than needed', () => {
     expect(allows(roles.executionRole, 's3:GetObject', 'arn:aws:s3:::other-bucket/secret')).toBe(false);
   });
 
+  it('lets CloudFormation assume the execution role only for this account (aws:SourceAccount)', () => {
+    const trust = roles.executionRoleTrust;
+    const assume = (context: Record<string, string>) =>
+      trust.some(
+        (statement) =>
+          statement.Effect === 'Allow' &&
+          (statement.Principal as { Service?: string }).Service === 'cloudformation.amazonaws.com' &&
+          conditionsHold(statement, context),
+      );
+    expect(assume({ 'aws:SourceAccount': ACCOUNT })).toBe(true);
+    expect(assume({ 'aws:SourceAccount': '210987654321' })).toBe(false);
+    expect(JSON.stringify(trust)).toContain('aws:SourceAccount');
+  });
+
   it('bounds stack roles to no IAM, STS or KMS action', () => {
     const actions = actionsOf(roles.boundary);
     expect(actions.length).toBeGreaterThan(10);
