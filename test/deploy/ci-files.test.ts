@@ -155,7 +155,7 @@ describe('Settings that guard the deploys, kept in GitHub and checked by the wor
     for (const check of [
       'environments/$env',
       'deployment-branch-policies',
-      '[["branch", "main"]]',
+      '== [["branch", "main"]]',
       '.type == "required_reviewers"',
       '.prevent_self_review == true',
       '(.reviewers | length) > 0',
