@@ -18,7 +18,11 @@ class ConfigCheckPlugin {
     this.log = log;
     this.hooks = {
       'before:offline:start:init': () => this.check({ offline: true }),
-      'before:package:initialize': () => this.refuseLocalStage() ?? this.check({ offline: false }),
+      'before:package:initialize': () => {
+        this.refuseLocalStage();
+        this.requireZoneIds();
+        this.check({ offline: false });
+      },
     };
   }
 
@@ -27,6 +31,26 @@ class ConfigCheckPlugin {
     if (stage === 'local') {
       throw new this.serverless.classes.Error(
         'The "local" stage is for sls offline only. Package or deploy --stage dev (DynamoDB) or --stage prod (ElastiCache).',
+      );
+    }
+  }
+
+  /**
+   * Subnets the stack creates (network: created) take their zones from deploy/network/zone-ids.yml
+   * by region; in a region it does not list they would reach CloudFormation without a zone.
+   */
+  requireZoneIds() {
+    const fragments = [this.serverless.service.resources ?? []].flat();
+    const subnets = fragments.flatMap((fragment) =>
+      Object.entries(fragment?.Resources ?? {}).filter(([, resource]) => resource?.Type === 'AWS::EC2::Subnet'),
+    );
+    const without = subnets.filter(([, subnet]) => !subnet.Properties?.AvailabilityZoneId).map(([id]) => id);
+    if (without.length > 0) {
+      const region = this.serverless.getProvider('aws').getRegion();
+      throw new this.serverless.classes.Error(
+        `No availability zone IDs for ${region} (subnets ${without.join(', ')}): add two of ` +
+          `\`aws ec2 describe-availability-zones --region ${region} --query 'AvailabilityZones[].ZoneId'\` ` +
+          'to deploy/network/zone-ids.yml, or set the stage param availabilityZoneIds.',
       );
     }
   }

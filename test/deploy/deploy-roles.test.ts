@@ -10,10 +10,14 @@ import {
   ACCOUNT,
   actionsOf,
   allows,
+  conditionsHold,
   coversResource,
   grantsAction,
   loadRoleStack,
+  OWNER_ID,
   REGION,
+  REPOSITORY_ID,
+  RESOURCELESS_ACTIONS,
   resolve,
   STAGES,
   type Stage,
@@ -26,8 +30,30 @@ const roleStacks = { dev: loadRoleStack(ROLE_STACK, 'dev'), prod: loadRoleStack(
 /** dev's role stack: the checks that hold for every stage alike use it. */
 const roles = roleStacks.dev;
 const other = (stage: Stage): Stage => (stage === 'dev' ? 'prod' : 'dev');
-const schemas = handlerPermissions.types as Record<string, Record<'create' | 'update' | 'delete', string[]>>;
-const exemptions = notGranted.actions as Record<string, string>;
+interface TypeSchema {
+  create: string[];
+  update: string[];
+  delete: string[];
+  /** The registry schema's tagging section: stack tags reach every taggable resource. */
+  tagging: { taggable: boolean; permissions: string[] };
+  /** The schema's top-level property names. */
+  properties: string[];
+}
+const schemas = handlerPermissions.types as Record<string, TypeSchema>;
+/** Why an action some handler lists is not granted (handler-permissions/not-granted.json). */
+interface Exemption {
+  why: string;
+  unusedProperties?: Record<string, string[]>;
+  alwaysSet?: Record<string, string[]>;
+  otherType?: Record<string, string>;
+  notAnIamAction?: boolean;
+  authorizedAs?: string;
+  grantedOnly?: { statement: string; for: string[] };
+}
+const exemptions = notGranted.actions as Record<string, Exemption>;
+/** The exemption of an action, whatever the case of its name (IAM action names ignore case). */
+const exemptionOf = (action: string) =>
+  Object.entries(exemptions).find(([name]) => name.toLowerCase() === action.toLowerCase())?.[1];
 
 /** Granted although no handler lists them, and why. */
 const EXTRA_ACTIONS: Record<string, string> = {
@@ -47,10 +73,22 @@ beforeAll(async () => {
 }, 120_000);
 
 const typesIn = (stage: PackagedStage) => [...new Set(Object.values(stage.resources).map((r) => r.Type))].sort();
+/** What CloudFormation may call for a type: its handlers' actions, and its tagging actions if it is taggable. */
 const needed = (type: string) => {
   const schema = schemas[type];
-  return schema ? [...schema.create, ...schema.update, ...schema.delete] : [];
+  if (!schema) return [];
+  return [
+    ...new Set([
+      ...schema.create,
+      ...schema.update,
+      ...schema.delete,
+      ...(schema.tagging.taggable ? schema.tagging.permissions : []),
+    ]),
+  ];
 };
+/** The types of `types` whose handlers (or tagging) list the action, whatever its case. */
+const listing = (action: string, types: string[]) =>
+  types.filter((type) => needed(type).some((listed) => listed.toLowerCase() === action.toLowerCase()));
 const arn = (service: string, rest: string) => `arn:aws:${service}:${REGION}:${ACCOUNT}:${rest}`;
 const boundaryOf = (stage: Stage, region = REGION) =>
   `arn:aws:iam::${ACCOUNT}:policy/elecle-hello-${stage}-${region}-boundary`;
@@ -65,10 +103,29 @@ describe.each(['dev', 'prod'] as const)('CloudFormation execution role: stage %s
     expect(types.filter((type) => !schemas[type])).toEqual([]); // a new type: rerun extract.mjs
     const missing = types.flatMap((type) =>
       needed(type)
-        .filter((action) => !exemptions[action] && !grantsAction(roleStacks[name].executionRole, action))
+        .filter((action) => !exemptionOf(action) && !grantsAction(roleStacks[name].executionRole, action))
         .map((action) => `${type}: ${action}`),
     );
     expect(missing).toEqual([]);
+  });
+
+  it("lets CloudFormation create, change and delete each of the stage's log groups, as IAM names them", () => {
+    // Each action of AWS::Logs::LogGroup's handlers that is granted at all must be granted on the ARN
+    // of every group the template creates, in the form CloudWatch Logs authorizes it (policy.ts).
+    const groups = found(resourcesOfType(stages[name], 'AWS::Logs::LogGroup'), 'log group').map(
+      ([, group]) => group.Properties.LogGroupName as string,
+    );
+    expect(groups).toContain(`/aws/http-api/elecle-hello-${name}`);
+    const actions = needed('AWS::Logs::LogGroup').filter((action) =>
+      grantsAction(roleStacks[name].executionRole, action),
+    );
+    expect(actions).toEqual(expect.arrayContaining(['logs:CreateLogGroup', 'logs:DeleteLogGroup', 'logs:TagResource']));
+    const refused = groups.flatMap((group) =>
+      actions
+        .filter((action) => !allows(roleStacks[name].executionRole, action, arn('logs', `log-group:${group}`)))
+        .map((action) => `${action} on ${group}`),
+    );
+    expect(refused).toEqual([]);
   });
 
   it('lets the stack create roles only under its path, with the boundary, and pass them only to Lambda and CodeDeploy', () => {
@@ -98,10 +155,78 @@ describe('CloudFormation execution role: nothing broader than needed', () => {
     const exempted = Object.entries(exemptions);
     expect(exempted.length).toBeGreaterThan(20);
     const wrong = exempted
-      .filter(([action, why]) => grantsAction(roles.executionRole, action) !== why.startsWith('granted only'))
+      .filter(([action, why]) => grantsAction(roles.executionRole, action) !== (why.grantedOnly !== undefined))
       .map(([action]) => action);
     expect(wrong).toEqual([]);
     expect(exempted.filter(([action]) => !allNeeded().has(action)).map(([action]) => action)).toEqual([]);
+  });
+
+  it('justifies every exemption against the registry schemas and the packaged templates', () => {
+    const types = [...new Set([...typesIn(stages.dev), ...typesIn(stages.prod)])];
+    const all = [...Object.values(stages.dev.resources), ...Object.values(stages.prod.resources)];
+    const ofType = (type: string) =>
+      found(
+        all.filter((r) => r.Type === type),
+        `resource of type ${type}`,
+      );
+    const problems: string[] = [];
+    for (const [action, why] of Object.entries(exemptions)) {
+      const listers = listing(action, types);
+      const explained = new Set([
+        ...Object.keys(why.unusedProperties ?? {}),
+        ...Object.keys(why.alwaysSet ?? {}),
+        ...Object.keys(why.otherType ?? {}),
+        ...(why.grantedOnly?.for ?? []),
+      ]);
+      if (why.notAnIamAction) {
+        // IAM action names are letters and digits after the service prefix.
+        if (/^[a-z0-9-]+:[A-Za-z0-9]+$/.test(action)) problems.push(`${action} is an IAM action`);
+      } else if (why.authorizedAs) {
+        if (!grantsAction(roles.executionRole, why.authorizedAs)) {
+          problems.push(`${action}: ${why.authorizedAs}, which authorizes it, is not granted`);
+        }
+      } else {
+        for (const type of listers.filter((t) => !explained.has(t))) problems.push(`${action}: ${type} not explained`);
+      }
+      for (const type of [...explained].filter((t) => !listers.includes(t))) {
+        problems.push(`${action}: ${type} does not list it`);
+      }
+      // Stack tags reach every taggable resource, so its tagging actions are always called.
+      for (const type of listers.filter((t) => schemas[t]?.tagging.taggable)) {
+        const tagging = schemas[type]?.tagging.permissions.map((a) => a.toLowerCase()) ?? [];
+        if (tagging.includes(action.toLowerCase()) && !why.grantedOnly && !why.authorizedAs) {
+          problems.push(`${action}: a tagging action of taggable ${type}`);
+        }
+      }
+      for (const [type, properties] of Object.entries(why.unusedProperties ?? {})) {
+        for (const property of properties) {
+          if (!schemas[type]?.properties.includes(property)) problems.push(`${action}: ${type} has no ${property}`);
+          else if (ofType(type).some((r) => r.Properties[property] !== undefined)) {
+            problems.push(`${action}: a ${type} sets ${property}`);
+          }
+        }
+      }
+      for (const [type, properties] of Object.entries(why.alwaysSet ?? {})) {
+        for (const property of properties) {
+          if (!schemas[type]?.properties.includes(property)) problems.push(`${action}: ${type} has no ${property}`);
+          else if (ofType(type).some((r) => r.Properties[property] === undefined)) {
+            problems.push(`${action}: a ${type} lacks ${property}`);
+          }
+        }
+      }
+      for (const [type, other] of Object.entries(why.otherType ?? {})) {
+        if (types.includes(other)) {
+          problems.push(`${action}: ${type} defers to ${other}, which a template has`);
+        }
+      }
+      if (why.grantedOnly) {
+        const statement = roles.executionRole.find((s) => s.Sid === why.grantedOnly?.statement);
+        if (!statement || !grantsAction([statement], action)) {
+          problems.push(`${action}: statement ${why.grantedOnly.statement} does not grant it`);
+        }
+      }
+    }
+    expect(problems).toEqual([]);
   });
 
   it('has no wildcard in any action, of either role or the boundary', () => {
@@ -166,6 +291,20 @@ describe('CloudFormation execution role: nothing broader than needed', () => {
     expect(allows(roles.executionRole, 's3:GetObject', 'arn:aws:s3:::other-bucket/secret')).toBe(false);
   });
 
+  it('lets CloudFormation assume the execution role only for this account (aws:SourceAccount)', () => {
+    const trust = roles.executionRoleTrust;
+    const assume = (context: Record<string, string>) =>
+      trust.some(
+        (statement) =>
+          statement.Effect === 'Allow' &&
+          (statement.Principal as { Service?: string }).Service === 'cloudformation.amazonaws.com' &&
+          conditionsHold(statement, context),
+      );
+    expect(assume({ 'aws:SourceAccount': ACCOUNT })).toBe(true);
+    expect(assume({ 'aws:SourceAccount': '210987654321' })).toBe(false);
+    expect(JSON.stringify(trust)).toContain('aws:SourceAccount');
+  });
+
   it('bounds stack roles to no IAM, STS or KMS action', () => {
     const actions = actionsOf(roles.boundary);
     expect(actions.length).toBeGreaterThan(10);
@@ -183,13 +322,12 @@ function assumable(trust: Statement[], subject: string) {
     (statement) =>
       statement.Effect === 'Allow' &&
       [statement.Action].flat().includes('sts:AssumeRoleWithWebIdentity') &&
-      Object.entries(statement.Condition ?? {}).every(
-        ([operator, keys]) =>
-          operator === 'StringEquals' &&
-          Object.entries(keys).every(([key, values]) => [values].flat().includes(context[key] ?? '')),
-      ),
+      conditionsHold(statement, context),
   );
 }
+/** The subject GitHub gives a job in `environment` of owner/repo, in its immutable form (ids after @). */
+const immutableSubject = (environment: string, ownerId = OWNER_ID, repositoryId = REPOSITORY_ID) =>
+  `repo:owner@${ownerId}/repo@${repositoryId}:environment:${environment}`;
 
 /** Resources of a stage that another stage's roles must not reach (named as the templates name them). */
 const resourcesOf = (stage: Stage) => [
@@ -229,19 +367,70 @@ const reaching = (statements: Statement[], resources: string[]) =>
       : resources.filter((resource) => coversResource(statement, resource)).map((r) => `${statement.Sid ?? i}: ${r}`),
   );
 
+/** The tags every resource of a stage's stack carries: osls's stack tag, and CloudFormation's own. */
+const tagsOf = (stage: Stage): Record<string, string> => ({
+  'aws:ResourceTag/STAGE': stage,
+  'aws:ResourceTag/aws:cloudformation:stack-name': `elecle-hello-${stage}`,
+});
+/**
+ * A stage's resources whose IDs AWS generates (one of each kind the templates create, with made-up
+ * IDs), which no name pattern can tell apart: its HTTP API and what lies under it (routes and
+ * integrations are judged by their API's tags: the Service Authorization Reference lists
+ * aws:ResourceTag for them), and its network (prod).
+ */
+const generatedOf = (stage: Stage) => {
+  const api = `api${stage}`;
+  const apigateway = (path: string) => `arn:aws:apigateway:${REGION}::${path}`;
+  return [
+    apigateway(`/apis/${api}`),
+    apigateway(`/apis/${api}/stages`),
+    apigateway(`/apis/${api}/stages/$default`),
+    apigateway(`/apis/${api}/routes`),
+    apigateway(`/apis/${api}/routes/route${stage}`),
+    apigateway(`/apis/${api}/integrations`),
+    apigateway(`/apis/${api}/integrations/integration${stage}`),
+    apigateway(`/tags/${encodeURIComponent(apigateway(`/apis/${api}`))}`),
+    arn('ec2', `vpc/vpc-${stage}`),
+    arn('ec2', `subnet/subnet-${stage}`),
+    arn('ec2', `security-group/sg-${stage}`),
+    arn('ec2', `vpc-endpoint/vpce-${stage}`),
+  ];
+};
+/** Reading is not acting: Describe*, Get*, List* and API Gateway's GET. */
+const readOnly = (action: string) => /^[\w-]+:(Describe|Get|List|GET$)/.test(action);
+const serviceOf = (resource: string) => resource.split(':')[2];
+
 describe.each(STAGES)('Roles of stage %s: nothing of the other stage, nor of the role stacks', (name) => {
   const stack = () => roleStacks[name];
 
-  it('lets only a job in the GitHub environment of the same name assume the deploy role', () => {
-    expect(assumable(stack().trust, `repo:owner/repo:environment:${name}`)).toBe(true);
-    expect(assumable(stack().trust, `repo:owner/repo:environment:${other(name)}`)).toBe(false);
-    expect(assumable(stack().trust, 'repo:owner/repo:ref:refs/heads/main')).toBe(false);
-    expect(assumable(stack().trust, `repo:someone/else:environment:${name}`)).toBe(false);
+  it('lets only a job in the GitHub environment of the same name assume the deploy role, by its immutable subject', () => {
+    expect(assumable(stack().trust, immutableSubject(name))).toBe(true);
+    expect(assumable(stack().trust, immutableSubject(other(name)))).toBe(false);
+    expect(assumable(stack().trust, `repo:owner@${OWNER_ID}/repo@${REPOSITORY_ID}:ref:refs/heads/main`)).toBe(false);
+    // A repository or owner that took over the names has other ids.
+    expect(assumable(stack().trust, immutableSubject(name, '9999999'))).toBe(false);
+    expect(assumable(stack().trust, immutableSubject(name, OWNER_ID, '9999999'))).toBe(false);
+    expect(assumable(stack().trust, `repo:someone@${OWNER_ID}/else@${REPOSITORY_ID}:environment:${name}`)).toBe(false);
+    // The name-only form, only where the repository still uses it.
+    expect(assumable(stack().trust, `repo:owner/repo:environment:${name}`)).toBe(false);
+    const nameOnly = loadRoleStack(ROLE_STACK, name, REGION, { NameOnlySubject: 'true' }).trust;
+    expect(assumable(nameOnly, `repo:owner/repo:environment:${name}`)).toBe(true);
+    expect(assumable(nameOnly, immutableSubject(name))).toBe(true);
+    expect(assumable(nameOnly, `repo:owner/repo:environment:${other(name)}`)).toBe(false);
+    expect(assumable(nameOnly, immutableSubject(other(name)))).toBe(false);
   });
 
   it("lets the deploy role drive only this stage's stack and bucket, not the other stage's or a role stack", () => {
+    const asOwnRole = {
+      'cloudformation:RoleArn': `arn:aws:iam::${ACCOUNT}:role/elecle-hello-${name}-${REGION}-cloudformation`,
+    };
     expect(
-      allows(stack().deployRole, 'cloudformation:UpdateStack', arn('cloudformation', `stack/elecle-hello-${name}/abc`)),
+      allows(
+        stack().deployRole,
+        'cloudformation:UpdateStack',
+        arn('cloudformation', `stack/elecle-hello-${name}/abc`),
+        asOwnRole,
+      ),
     ).toBe(true);
     expect(
       allows(
@@ -261,6 +450,75 @@ describe.each(STAGES)('Roles of stage %s: nothing of the other stage, nor of the
     expect(
       allows(stack().executionRole, 'lambda:DeleteFunction', arn('lambda', `function:elecle-hello-${name}-hello`)),
     ).toBe(true);
+  });
+
+  it('acts on no resource of the other stage, named or tagged (a policy simulation over them)', () => {
+    const theirs = [...resourcesOf(other(name)), ...generatedOf(other(name))];
+    const roles = { deployRole: stack().deployRole, executionRole: stack().executionRole, boundary: stack().boundary };
+    const acts = Object.entries(roles).flatMap(([role, statements]) =>
+      [...new Set(actionsOf(statements))]
+        .filter((action) => !readOnly(action) && !RESOURCELESS_ACTIONS.includes(action))
+        .flatMap((action) =>
+          theirs
+            .filter((resource) => serviceOf(resource) === action.split(':')[0])
+            .filter((resource) => allows(statements, action, resource, tagsOf(other(name))))
+            .map((resource) => `${role}: ${action} on ${resource}`),
+        ),
+    );
+    expect(
+      found(
+        theirs.filter((r) => r.includes(':apigateway:') || r.includes(':ec2:')),
+        'generated ID',
+      ),
+    ).toHaveLength(12);
+    expect(acts).toEqual([]);
+  });
+
+  it('still acts on its own generated resources, and creates new ones', () => {
+    const own = generatedOf(name);
+    const may = (statements: Statement[], action: string, resource: string, tags = tagsOf(name)) =>
+      allows(statements, action, resource, tags);
+    const execution = stack().executionRole;
+    expect(may(execution, 'apigateway:PATCH', own[0] as string)).toBe(true);
+    expect(may(execution, 'apigateway:POST', own[3] as string)).toBe(true);
+    expect(may(execution, 'apigateway:TagResource', own[1] as string)).toBe(true);
+    expect(may(execution, 'apigateway:DELETE', own[6] as string)).toBe(true);
+    expect(may(execution, 'apigateway:POST', `arn:aws:apigateway:${REGION}::/apis`, {})).toBe(true);
+    expect(may(execution, 'ec2:AuthorizeSecurityGroupIngress', own[10] as string)).toBe(true);
+    expect(may(execution, 'ec2:CreateSecurityGroup', own[8] as string)).toBe(true);
+    expect(may(execution, 'ec2:CreateSecurityGroup', arn('ec2', 'security-group/*'), {})).toBe(true);
+    // network: existing, a VPC of your own: no stack's tag.
+    expect(may(execution, 'ec2:CreateSubnet', arn('ec2', 'vpc/vpc-yours'), {})).toBe(true);
+    expect(may(stack().boundary, 'ec2:CreateNetworkInterface', own[9] as string)).toBe(true);
+    expect(may(stack().boundary, 'ec2:CreateNetworkInterface', arn('ec2', 'network-interface/*'), {})).toBe(true);
+  });
+
+  it("changes the stack only as this stage's execution role, named in the request (cloudformation:RoleArn)", () => {
+    const stackArn = arn('cloudformation', `stack/elecle-hello-${name}/abc`);
+    const own = `arn:aws:iam::${ACCOUNT}:role/elecle-hello-${name}-${REGION}-cloudformation`;
+    const others = `arn:aws:iam::${ACCOUNT}:role/elecle-hello-${other(name)}-${REGION}-cloudformation`;
+    const changes = ['CreateStack', 'UpdateStack', 'CreateChangeSet', 'ContinueUpdateRollback'];
+    for (const action of changes.map((a) => `cloudformation:${a}`)) {
+      expect(allows(stack().deployRole, action, stackArn, { 'cloudformation:RoleArn': own }), action).toBe(true);
+      expect(allows(stack().deployRole, action, stackArn), `${action} without a role`).toBe(false);
+      expect(allows(stack().deployRole, action, stackArn, { 'cloudformation:RoleArn': others }), action).toBe(false);
+    }
+    // Only dev's deploy role removes its stack; prod's is removed by an administrator.
+    const remove = allows(stack().deployRole, 'cloudformation:DeleteStack', stackArn, {
+      'cloudformation:RoleArn': own,
+    });
+    expect(remove).toBe(name === 'dev');
+    expect(allows(stack().deployRole, 'cloudformation:DeleteStack', stackArn)).toBe(false);
+    expect(allows(stack().deployRole, 'cloudformation:UpdateTerminationProtection', stackArn)).toBe(true);
+  });
+
+  it('deletes old versions of its functions after a deploy, never a function', () => {
+    const fn = arn('lambda', `function:elecle-hello-${name}-hello`);
+    expect(allows(stack().deployRole, 'lambda:ListVersionsByFunction', fn)).toBe(true);
+    expect(allows(stack().deployRole, 'lambda:ListAliases', fn)).toBe(true);
+    expect(allows(stack().deployRole, 'lambda:DeleteFunction', `${fn}:7`)).toBe(true);
+    expect(allows(stack().deployRole, 'lambda:DeleteFunction', fn)).toBe(false);
+    expect(allows(stack().deployRole, 'lambda:DeleteFunction', arn('lambda', 'function:other-service:7'))).toBe(false);
   });
 
   it("creates roles only with this stage's boundary, and passes to CloudFormation only this stage's execution role", () => {
@@ -327,10 +585,10 @@ describe('GitHub deploy jobs', () => {
 
   it('can continue a stuck rollback, set the stack policy, and pass only the execution role to CloudFormation', () => {
     const stack = arn('cloudformation', 'stack/elecle-hello-dev/abc');
-    for (const action of ['cloudformation:ContinueUpdateRollback', 'cloudformation:SetStackPolicy']) {
-      expect(allows(roles.deployRole, action, stack), action).toBe(true);
-    }
     const executionRole = `arn:aws:iam::${ACCOUNT}:role/elecle-hello-dev-${REGION}-cloudformation`;
+    for (const action of ['cloudformation:ContinueUpdateRollback', 'cloudformation:SetStackPolicy']) {
+      expect(allows(roles.deployRole, action, stack, { 'cloudformation:RoleArn': executionRole }), action).toBe(true);
+    }
     expect(
       allows(roles.deployRole, 'iam:PassRole', executionRole, { 'iam:PassedToService': 'lambda.amazonaws.com' }),
     ).toBe(false);

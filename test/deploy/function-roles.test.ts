@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { found } from '../support/found';
 import { type CfnResource, type PackagedStage, packageStage, resourcesOfType } from '../support/packaged-stage';
-import { ACCOUNT, allows, loadRoleStack, REGION, resolve, type Statement } from './policy';
+import { ACCOUNT, allows, loadRoleStack, REGION, RESOURCELESS_ACTIONS, resolve, type Statement } from './policy';
 
 const ROLE_STACK = fileURLToPath(new URL('../../deploy/github-deploy-role.yml', import.meta.url));
 
@@ -79,19 +79,6 @@ function roleStatements(role: CfnResource): Statement[] {
   return [...inline, ...managed];
 }
 
-/**
- * Actions for which the Service Authorization Reference lists no resource type: a statement naming an
- * ARN for them matches nothing, so they must be granted on "*" (codedeploy: the reference's CodeDeploy
- * page, as generated into udondan/iam-floyd lib/generated/policy-statements/codedeploy.ts).
- */
-const RESOURCELESS_ACTIONS = [
-  'codedeploy:GetDeploymentTarget',
-  'codedeploy:ListDeploymentTargets',
-  'xray:PutTraceSegments',
-  'xray:PutTelemetryRecords',
-  'cloudwatch:DescribeAlarms',
-  'cloudformation:ValidateTemplate',
-];
 /** Statements that grant a resourceless action on something narrower than "*". */
 const narrowed = (statements: Statement[]) =>
   statements

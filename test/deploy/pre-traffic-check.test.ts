@@ -1,18 +1,25 @@
 // The pre-traffic check (deploy/hooks/pre-traffic-check.ts) with the real AWS SDK clients, against a
 // stand-in for the CodeDeploy and Lambda APIs on a local port (AWS_ENDPOINT_URL): what it reports to
 // CodeDeploy when Lambda throttles the new version, as it does when live traffic holds the function's
-// reserved concurrency (prod reserves 2 for health).
+// reserved concurrency (prod reserves 4 for health).
+import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
 interface StandIn {
   /** Invokes of the new version Lambda answers 429 TooManyRequestsException before it answers. */
   throttledInvokes: number;
+  /** Invokes the new version never answers (a version that hangs until its own timeout, or longer). */
+  hangingInvokes: boolean;
   invokes: number;
   reported: string[];
+  /** Milliseconds from the hook's start to its report. */
+  reportedAfterMs: number;
 }
-const standIn: StandIn = { throttledInvokes: 0, invokes: 0, reported: [] };
+const standIn: StandIn = { throttledInvokes: 0, hangingInvokes: false, invokes: 0, reported: [], reportedAfterMs: 0 };
+let started = 0;
 
 const body = async (request: IncomingMessage) => {
   const chunks: Buffer[] = [];
@@ -35,10 +42,12 @@ const server: Server = createServer(async (request, response) => {
   }
   if (target.endsWith('.PutLifecycleEventHookExecutionStatus')) {
     standIn.reported.push((JSON.parse(text) as { status: string }).status);
+    standIn.reportedAfterMs = Date.now() - started;
     return json(200, { lifecycleEventHookExecutionId: 'hook-1' });
   }
   if (request.url?.startsWith('/2015-03-31/functions/elecle-hello-prod-health/invocations')) {
     standIn.invokes += 1;
+    if (standIn.hangingInvokes) return; // no answer, ever
     if (standIn.invokes <= standIn.throttledInvokes) {
       const reason = { message: 'Rate Exceeded.', Reason: 'ReservedFunctionConcurrentInvocationLimitExceeded' };
       return json(429, reason, { 'x-amzn-errortype': 'TooManyRequestsException' });
@@ -48,7 +57,11 @@ const server: Server = createServer(async (request, response) => {
   json(404, { message: `stand-in does not know ${request.method} ${request.url} ${target}` });
 });
 
-let handler: (event: { DeploymentId: string; LifecycleEventHookExecutionId: string }) => Promise<void>;
+let handler: (
+  event: { DeploymentId: string; LifecycleEventHookExecutionId: string },
+  context?: { getRemainingTimeInMillis(): number },
+) => Promise<void>;
+let hook: typeof import('../../deploy/hooks/pre-traffic-check');
 
 beforeAll(async () => {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -60,12 +73,24 @@ beforeAll(async () => {
     AWS_SECRET_ACCESS_KEY: 'test',
     AWS_EC2_METADATA_DISABLED: 'true',
   });
-  ({ handler } = await import('../../deploy/hooks/pre-traffic-check'));
+  hook = await import('../../deploy/hooks/pre-traffic-check');
+  ({ handler } = hook);
 });
-afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
-beforeEach(() => Object.assign(standIn, { throttledInvokes: 0, invokes: 0, reported: [] }));
+afterAll(() => {
+  server.closeAllConnections();
+  return new Promise<void>((resolve) => server.close(() => resolve()));
+});
+beforeEach(() =>
+  Object.assign(standIn, { throttledInvokes: 0, hangingInvokes: false, invokes: 0, reported: [], reportedAfterMs: 0 }),
+);
 
-const runHook = () => handler({ DeploymentId: 'd-1', LifecycleEventHookExecutionId: 'hook-1' });
+/** Runs the hook as Lambda would with `remainingMs` left of its timeout (the timeout itself if not given). */
+const runHook = (remainingMs?: number) => {
+  started = Date.now();
+  const deadline = started + (remainingMs ?? 0);
+  const context = remainingMs === undefined ? undefined : { getRemainingTimeInMillis: () => deadline - Date.now() };
+  return handler({ DeploymentId: 'd-1', LifecycleEventHookExecutionId: 'hook-1' }, context);
+};
 
 describe('Pre-traffic check: a throttled new version', () => {
   it('reports Succeeded when the new version answers right away', async () => {
@@ -80,13 +105,29 @@ describe('Pre-traffic check: a throttled new version', () => {
     expect(standIn).toMatchObject({ invokes: 6, reported: ['Succeeded'] });
   });
 
-  it('still reports Failed when the version stays throttled past the retry window', async () => {
+  it("gives up on a version that stays throttled, and reports Failed within the hook's remaining time", async () => {
     standIn.throttledInvokes = Number.POSITIVE_INFINITY;
-    const { THROTTLE_RETRY_MS } = await import('../../deploy/hooks/pre-traffic-check');
-    const started = Date.now();
-    await runHook();
+    await runHook(9_000);
     expect(standIn.reported).toEqual(['Failed']);
-    expect(Date.now() - started).toBeGreaterThanOrEqual(THROTTLE_RETRY_MS - 2_000);
-    expect(Date.now() - started).toBeLessThan(28_000); // inside the hook's 30 s timeout, with room to report
-  }, 40_000);
+    expect(standIn.invokes).toBeGreaterThan(2); // it did retry
+    // Kept back: the time to report.
+    expect(standIn.reportedAfterMs).toBeLessThanOrEqual(9_000 - hook.REPORT_RESERVE_MS + 1_500);
+  }, 30_000);
+
+  it("reports Failed within the hook's remaining time when the new version never answers", async () => {
+    standIn.hangingInvokes = true;
+    await runHook(8_000);
+    expect(standIn).toMatchObject({ invokes: 1, reported: ['Failed'] });
+    expect(standIn.reportedAfterMs).toBeLessThanOrEqual(8_000 - hook.REPORT_RESERVE_MS + 1_500);
+  }, 30_000);
+
+  it("bounds itself by the hook's configured timeout when no context says what is left", () => {
+    const definition = readFileSync(
+      fileURLToPath(new URL('../../deploy/hooks/pre-traffic-check.yml', import.meta.url)),
+      'utf8',
+    );
+    const timeout = Number(/^\s+timeout: (\d+)$/m.exec(definition)?.[1]);
+    expect(timeout * 1_000).toBe(hook.HOOK_TIMEOUT_MS);
+    expect(hook.REPORT_RESERVE_MS).toBeLessThan(hook.HOOK_TIMEOUT_MS / 2);
+  });
 });

@@ -190,22 +190,33 @@ describe('docs/deploying.md "Deploy to AWS": numbers equal those in the packaged
     expect(deploySection()).toMatch(/dev reserves no(ne| concurrency)/);
   });
 
-  it('route throttling per stage (Capacity table)', () => {
-    const match = deploySection().match(
-      /dev ([\d,]+) req\/s \(burst ([\d,]+)\), prod ([\d,]+) req\/s \(burst ([\d,]+)\)/,
-    );
-    expect(match).not.toBeNull();
-    const [, devRate, devBurst, prodRate, prodBurst] = (match as RegExpMatchArray).map(String);
+  it('route throttling per stage and route (Capacity table)', () => {
+    const row = table(deploySection(), 'holds').find((r) => r.store === 'HTTP API throttle, per route');
+    expect(row).toBeDefined();
     const settings = (stage: PackagedStage) =>
-      resource(stage, 'HttpApiStage').Properties.DefaultRouteSettings as Record<string, number>;
-    expect(settings(stages.dev)).toMatchObject({
-      ThrottlingRateLimit: number(devRate),
-      ThrottlingBurstLimit: number(devBurst),
-    });
-    expect(settings(stages.prod)).toMatchObject({
-      ThrottlingRateLimit: number(prodRate),
-      ThrottlingBurstLimit: number(prodBurst),
-    });
+      resource(stage, 'HttpApiStage').Properties.RouteSettings as Record<
+        string,
+        { ThrottlingRateLimit: number; ThrottlingBurstLimit: number }
+      >;
+    for (const name of ['dev', 'prod'] as const) {
+      const match = (row?.holds ?? '').match(
+        new RegExp(
+          `${name}: \`/hello\` and \`/hello/again\` ([\\d,]+) req/s \\(burst ([\\d,]+)\\) each, \`/health\` ([\\d,]+) req/s \\(burst ([\\d,]+)\\)`,
+        ),
+      );
+      expect(match, name).not.toBeNull();
+      const [, countingRate, countingBurst, healthRate, healthBurst] = (match as RegExpMatchArray).map(number);
+      for (const key of ['GET /hello', 'GET /hello/again']) {
+        expect(settings(stages[name])[key], `${name} ${key}`).toEqual({
+          ThrottlingRateLimit: countingRate,
+          ThrottlingBurstLimit: countingBurst,
+        });
+      }
+      expect(settings(stages[name])['GET /health']).toEqual({
+        ThrottlingRateLimit: healthRate,
+        ThrottlingBurstLimit: healthBurst,
+      });
+    }
   });
 
   it("the cache's ECPU cap (Capacity table)", () => {

@@ -12,6 +12,7 @@ import {
   resourcesOfType,
   sls,
 } from '../support/packaged-stage';
+import { type AlarmProperties, fires } from './alarm-math';
 
 const run = promisify(execFile);
 const stages: Record<'dev' | 'prod', PackagedStage> = {} as never;
@@ -22,6 +23,23 @@ beforeAll(async () => {
 }, 120_000);
 
 const ROUTE_FUNCTIONS = ['HelloLambdaFunction', 'HelloAgainLambdaFunction', 'HealthLambdaFunction'];
+interface Throttle {
+  ThrottlingRateLimit: number;
+  ThrottlingBurstLimit: number;
+}
+/** The longest a request holds an instance, in seconds (see the throttle test). */
+const REQUEST_BUDGET_S = 1;
+/** The function a route invokes: route -> integration -> alias -> function. */
+function functionOfRoute(stage: PackagedStage, route: CfnResource): CfnResource {
+  const [, [, integration]] = (route.Properties.Target as { 'Fn::Join': [string, [string, { Ref: string }]] })[
+    'Fn::Join'
+  ];
+  const uri = JSON.stringify(stage.resources[integration.Ref]?.Properties.IntegrationUri);
+  const alias = stage.resources[/"Ref":"(\w+AliasLive)"/.exec(uri)?.[1] ?? ''];
+  const fn = stage.resources[(alias?.Properties.FunctionName as { Ref: string } | undefined)?.Ref ?? ''];
+  expect(fn?.Type, `function of ${route.Properties.RouteKey}`).toBe('AWS::Lambda::Function');
+  return fn as CfnResource;
+}
 /** The functions that serve routes (not the deploy hook), each asserted to be there. */
 const functions = (stage: PackagedStage) =>
   ROUTE_FUNCTIONS.map((id) => {
@@ -72,15 +90,37 @@ describe.each(['dev', 'prod'] as const)('Template: stage %s, packaged offline', 
     }
   });
 
-  it('throttles every route below what the functions and the store serve, so the answer is 429', () => {
+  it("throttles each route within its function's reserved concurrency and the store, so excess is API Gateway's 429", () => {
     const stage = stages[name].resources.HttpApiStage as CfnResource;
-    const { ThrottlingRateLimit: rate = 0, ThrottlingBurstLimit: burst = 0 } = stage.Properties
-      .DefaultRouteSettings as Record<string, number>;
-    expect(rate).toBeGreaterThan(0);
+    const defaults = stage.Properties.DefaultRouteSettings as Throttle;
+    const perRoute = (stage.Properties.RouteSettings ?? {}) as Record<string, Throttle>;
+    const routes = found(resourcesOfType(stages[name], 'AWS::ApiGatewayV2::Route'), 'route');
+    // Route settings may name only existing routes: the stage is created after every route.
+    const dependsOn = (stage as CfnResource & { DependsOn?: string | string[] }).DependsOn;
+    expect([dependsOn].flat()).toEqual(expect.arrayContaining(routes.map(([id]) => id)));
+    for (const [, route] of routes) {
+      const key = route.Properties.RouteKey as string;
+      const { ThrottlingRateLimit: rate = 0, ThrottlingBurstLimit: burst = 0 } = perRoute[key] ?? defaults;
+      expect(rate, key).toBeGreaterThan(0);
+      expect(burst, key).toBeGreaterThan(0);
+      const reserved = functionOfRoute(stages[name], route).Properties.ReservedConcurrentExecutions as
+        | number
+        | undefined;
+      // Requests in flight never exceed burst + rate x a request's duration; a request ends within
+      // 1 s (the store's 500 ms timeout plus a cold start; SlowRequestsAlarm calls p99 over 1 s
+      // abnormal). Within the reservation, Lambda never throttles, which API Gateway answers 500.
+      if (name === 'prod') expect(reserved, key).toBeGreaterThan(0);
+      if (reserved !== undefined) expect(burst + rate * REQUEST_BUDGET_S, key).toBeLessThanOrEqual(reserved);
+    }
     // Two counting routes share one store: DynamoDB ~1,000 writes/s to one item, the cache ~2,500
     // (docs/deploying.md "Capacity").
-    expect(2 * rate).toBeLessThan(name === 'dev' ? 1_000 : 2_500);
-    expect(burst).toBeGreaterThan(0);
+    const counting = ['GET /hello', 'GET /hello/again'].map((key) => (perRoute[key] ?? defaults).ThrottlingRateLimit);
+    expect(counting.reduce((sum, rate) => sum + rate, 0)).toBeLessThan(name === 'dev' ? 1_000 : 2_500);
+    // A route added later without settings of its own gets the smallest.
+    for (const settings of Object.values(perRoute)) {
+      expect(defaults.ThrottlingRateLimit).toBeLessThanOrEqual(settings.ThrottlingRateLimit);
+      expect(defaults.ThrottlingBurstLimit).toBeLessThanOrEqual(settings.ThrottlingBurstLimit);
+    }
   });
 
   it('writes an access log with request id, route, status and integration latency', () => {
@@ -135,19 +175,41 @@ describe.each(['dev', 'prod'] as const)('Template: stage %s, packaged offline', 
       expect(alarm.AlarmActions).toEqual([{ Ref: 'AlarmTopic' }]);
       expect(alarm.TreatMissingData).toBe('notBreaching');
     }
-    const storeFailures = stages[name].resources.StoreFailuresAlarm?.Properties;
-    expect(storeFailures).toMatchObject({
-      Namespace: 'ElecleHello',
-      MetricName: METRIC.storeFailures,
-      Dimensions: [{ Name: 'service', Value: `elecle-hello-${name}` }],
-      Threshold: 0,
-    });
+    const storeFailures = JSON.stringify(stages[name].resources.StoreFailuresAlarm?.Properties.Metrics);
+    expect(storeFailures).toContain(
+      JSON.stringify({
+        Namespace: 'ElecleHello',
+        MetricName: METRIC.storeFailures,
+        Dimensions: [{ Name: 'service', Value: `elecle-hello-${name}` }],
+      }),
+    );
     expect(JSON.stringify(stages[name].resources.ServerErrorRateAlarm)).toContain('"MetricName":"5xx"');
     expect(JSON.stringify(stages[name].resources.SlowRequestsAlarm)).toContain('"Stat":"p99"');
     expect(stages[name].resources.AlarmEmailSubscription?.Properties).toMatchObject({
       Protocol: 'email',
       Endpoint: { Ref: 'AlarmEmail' },
     });
+  });
+
+  it('rolls back on a store outage, not on a transient failure or two (StoreFailuresAlarm)', () => {
+    const alarm = stages[name].resources.StoreFailuresAlarm?.Properties as unknown as AlarmProperties;
+    // One minute of traffic: the ids its metrics read ("metric" if it reads StoreFailures alone).
+    const minute = (failures?: number, requests?: number) => ({ failures, requests, metric: failures });
+    const quiet = minute();
+    const minutes = (n: number, failures?: number, requests?: number) => Array(n).fill(minute(failures, requests));
+    // One failed request, alone or among many, in any minute of a canary.
+    expect(fires(alarm, [minute(1, 1), quiet, quiet, quiet, quiet])).toBe(false);
+    expect(fires(alarm, [quiet, minute(1, 2_000), quiet, quiet])).toBe(false);
+    // A blip every minute, or two failures twice.
+    expect(fires(alarm, minutes(10, 1, 100))).toBe(false);
+    expect(fires(alarm, [minute(2, 2), minute(2, 2), quiet])).toBe(false);
+    // A handful among thousands: under 1%.
+    expect(fires(alarm, minutes(5, 10, 5_000))).toBe(false);
+    // An outage, at low or high traffic, trips it within the 5-minute canary (2 breaching minutes).
+    expect(fires(alarm, minutes(2, 5, 5))).toBe(true);
+    expect(fires(alarm, minutes(2, 300, 600))).toBe(true);
+    // Failures with no API traffic (the pre-traffic check invokes directly) still count.
+    expect(fires(alarm, minutes(2, 3))).toBe(true);
   });
 
   it('alarms on Lambda throttles of each route function', () => {
@@ -346,6 +408,18 @@ describe('Template: stage prod (ElastiCache Serverless, Valkey)', () => {
   it('grants VPC access, and no DynamoDB', () => {
     expect(managedPolicies(stages.prod)).toContain('AWSLambdaVPCAccessExecutionRole');
     expect(JSON.stringify(found(statements(stages.prod), 'IAM statement'))).not.toContain('dynamodb:');
+  });
+});
+
+describe('Stack protection and version pruning (provider settings osls applies after a deploy)', () => {
+  it('turns termination protection on for prod, off for dev, and keeps 3 unaliased versions of each function', async () => {
+    for (const stage of ['dev', 'prod']) {
+      const config = await printConfig<{
+        provider: { deletionProtection?: { stages: string[] }; pruneFunctionVersions?: { number: number } };
+      }>(stage);
+      expect(config.provider.deletionProtection?.stages, stage).toEqual(['prod']);
+      expect(config.provider.pruneFunctionVersions?.number, stage).toBeGreaterThanOrEqual(2);
+    }
   });
 });
 
