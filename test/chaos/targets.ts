@@ -1,11 +1,12 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { DeleteItemCommand, DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { KEY_ATTRIBUTE } from '../../lib/counter/dynamodb-item';
 import { HELLO_KEY } from '../../lib/greeting';
 import { counterTable, throttledReply } from '../support/dynalite';
 import { FaultProxy } from '../support/fault-proxy';
-import { freePort, sleep } from '../support/free-port';
+import { freePort } from '../support/free-port';
 import type { OfflineOptions } from '../support/offline';
 import { TestRedisServer } from '../support/redis-server';
 

@@ -1,9 +1,9 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDbCounterStore } from '../../lib/counter/dynamodb';
 import { StoreUnavailableError } from '../../lib/errors';
 import { startDynalite, type TestDynamoDb } from '../support/dynalite';
-import { sleep } from '../support/free-port';
 import { describeCounterStoreContract } from './counter-store-contract';
 
 let dynamo: TestDynamoDb | undefined;

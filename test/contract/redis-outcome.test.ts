@@ -1,9 +1,9 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { RedisCounterStore } from '../../lib/counter/redis';
 import { RING_KEPT_MS, RING_SLOTS } from '../../lib/counter/redis-outcome-ring';
 import { defineCounterCommands } from '../../lib/counter/redis-scripts';
-import { sleep } from '../support/free-port';
 import { TestRedisServer } from '../support/redis-server';
 
 const KEY = 'outcome:count';

@@ -1,8 +1,8 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { askFor, countedNumbers, timedGet } from '../support/answers';
 import { startDynalite, type TestDynamoDb, throttledReply } from '../support/dynalite';
 import { FaultProxy } from '../support/fault-proxy';
-import { sleep } from '../support/free-port';
 import { type Offline, startOffline } from '../support/offline';
 import { openWindow } from '../support/open-window';
 

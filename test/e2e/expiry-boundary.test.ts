@@ -1,7 +1,7 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HELLO_KEY } from '../../lib/greeting';
-import { sleep } from '../support/free-port';
 import { keysLeftBehind } from '../support/keys-left';
 import type { Offline } from '../support/offline';
 import { type RedisStack, startRedisStack } from '../support/redis-stack';

@@ -1,6 +1,7 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FaultProxy } from '../support/fault-proxy';
-import { freePort, sleep } from '../support/free-port';
+import { freePort } from '../support/free-port';
 import { type Offline, startOffline } from '../support/offline';
 import { countClients, TestRedisServer } from '../support/redis-server';
 import { type RedisStack, startRedisStack } from '../support/redis-stack';

@@ -1,10 +1,10 @@
 import { execFile } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { HELLO_KEY } from '../../lib/greeting';
 import { METRIC } from '../../lib/telemetry';
 import { askUntilAnswered } from '../support/answers';
-import { sleep } from '../support/free-port';
 import type { Offline } from '../support/offline';
 import { openWindow } from '../support/open-window';
 import { type RedisStack, startRedisStack } from '../support/redis-stack';

@@ -1,6 +1,6 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { askUntilAnswered, timedGet } from '../support/answers';
-import { sleep } from '../support/free-port';
 import type { Offline } from '../support/offline';
 import type { TestRedisServer } from '../support/redis-server';
 import { type RedisStack, startRedisStack } from '../support/redis-stack';

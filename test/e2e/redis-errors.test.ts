@@ -1,8 +1,9 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { HELLO_KEY } from '../../lib/greeting';
 import { askUntilAnswered, timedGet } from '../support/answers';
-import { freePort, sleep } from '../support/free-port';
+import { freePort } from '../support/free-port';
 import { type Offline, startOffline } from '../support/offline';
 import { openWindow } from '../support/open-window';
 import { TestRedisServer } from '../support/redis-server';

@@ -1,9 +1,9 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DynamoDbCounterStore } from '../../lib/counter/dynamodb';
 import { startDynalite, type TestDynamoDb, throttledReply } from '../support/dynalite';
 import { FaultProxy } from '../support/fault-proxy';
-import { sleep } from '../support/free-port';
 import { ROOMY_TIMEOUT_MS, storeOutcome } from '../support/store-outcome';
 
 const TIMEOUT_MS = 300;

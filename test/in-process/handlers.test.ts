@@ -1,8 +1,8 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { GetHandler } from '../../lib/http';
 import { FaultProxy } from '../support/fault-proxy';
-import { sleep } from '../support/free-port';
 import { captureOutput, httpEvent, lambdaContext } from '../support/lambda-events';
 import { TestRedisServer } from '../support/redis-server';
 

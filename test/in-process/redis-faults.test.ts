@@ -1,9 +1,10 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { RedisCounterStore } from '../../lib/counter/redis';
 import { logger } from '../../lib/telemetry';
 import { FaultProxy } from '../support/fault-proxy';
-import { freePort, sleep } from '../support/free-port';
+import { freePort } from '../support/free-port';
 import { captureOutput } from '../support/lambda-events';
 import { TestRedisServer } from '../support/redis-server';
 import { ROOMY_TIMEOUT_MS, storeOutcome } from '../support/store-outcome';

@@ -1,7 +1,7 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { InvokeStore, InvokeStoreBase } from '@aws/lambda-invoke-store';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { inOwnInvocation } from '../../lib/invocation';
-import { sleep } from '../support/free-port';
 
 describe('Function: inOwnInvocation', () => {
   afterEach(() => {
