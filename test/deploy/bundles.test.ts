@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDynalite, type TestDynamoDb } from '../support/dynalite';
-import { invokeBundle, type PackagedStage, packageStage } from '../support/packaged-stage';
+import { packagedStage } from '../support/packaged-once';
+import { invokeBundle, type PackagedStage } from '../support/packaged-stage';
 import { TestRedisServer } from '../support/redis-server';
 
 /** The bundle's first answer, from a fresh plain node process. */
@@ -18,7 +19,7 @@ describe('Bundles: stage dev (DynamoDB), each run in plain node against dynalite
   let env: Record<string, string>;
 
   beforeAll(async () => {
-    stage = await packageStage('dev');
+    stage = await packagedStage('dev');
     dynamo = await startDynalite();
     const table = await dynamo.createTable();
     env = {
@@ -55,7 +56,7 @@ describe('Bundles: stage prod (ElastiCache), each run in plain node against redi
   let redis: TestRedisServer;
 
   beforeAll(async () => {
-    stage = await packageStage('prod');
+    stage = await packagedStage('prod');
     redis = await TestRedisServer.start();
   }, 120_000);
 
