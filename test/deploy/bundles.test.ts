@@ -1,9 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startDynalite, type TestDynamoDb } from '../support/dynalite';
 import { packagedStage } from '../support/packaged-once';
 import { invokeBundle, type PackagedStage } from '../support/packaged-stage';
-import { TestRedisServer } from '../support/redis-server';
+import { type Stack, startStack } from '../support/stack';
 
 /** The bundle's first answer, from a fresh plain node process. */
 const answer = async (handlerFile: string, env: Record<string, string>) =>
@@ -15,17 +14,14 @@ const IOREDIS_MARKER = 'Reached the max retries per request limit';
 
 describe('Bundles: stage dev (DynamoDB), each run in plain node against dynalite', () => {
   let stage: PackagedStage;
-  let dynamo: TestDynamoDb;
+  let stack: Stack<'dynamodb'>;
   let env: Record<string, string>;
 
   beforeAll(async () => {
     stage = await packagedStage('dev');
-    dynamo = await startDynalite();
-    const table = await dynamo.createTable();
+    stack = await startStack({ store: 'dynamodb', offline: false });
     env = {
-      COUNTER_STORE: 'dynamodb',
-      DYNAMODB_TABLE: table,
-      DYNAMODB_ENDPOINT: dynamo.endpoint,
+      ...(stack.env as Record<string, string>),
       AWS_REGION: 'us-east-1',
       AWS_ACCESS_KEY_ID: 'local',
       AWS_SECRET_ACCESS_KEY: 'local',
@@ -33,7 +29,7 @@ describe('Bundles: stage dev (DynamoDB), each run in plain node against dynalite
   }, 120_000);
 
   afterAll(async () => {
-    await dynamo?.stop();
+    await stack?.stop();
   });
 
   it('answers /hello, then /hello/again, from the packaged zips', async () => {
@@ -53,19 +49,19 @@ describe('Bundles: stage dev (DynamoDB), each run in plain node against dynalite
 
 describe('Bundles: stage prod (ElastiCache), each run in plain node against redis-server', () => {
   let stage: PackagedStage;
-  let redis: TestRedisServer;
+  let stack: Stack<'redis'>;
 
   beforeAll(async () => {
     stage = await packagedStage('prod');
-    redis = await TestRedisServer.start();
+    stack = await startStack({ store: 'redis', offline: false });
   }, 120_000);
 
   afterAll(async () => {
-    await redis?.stop();
+    await stack?.stop();
   });
 
   it('answers /hello, then /hello/again, from the packaged zips', async () => {
-    const env = { COUNTER_STORE: 'redis', REDIS_URL: redis.url };
+    const env = stack.env as Record<string, string>;
     const hello = stage.unpack('hello');
     const again = stage.unpack('helloAgain');
     expect(await answer(hello, env)).toEqual({ statusCode: 200, headers: TEXT_HEADERS, body: 'Hello ELECLE 1' });

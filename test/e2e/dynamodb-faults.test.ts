@@ -1,41 +1,37 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { askFor, countedNumbers, timedGet } from '../support/answers';
-import { startDynalite, type TestDynamoDb, throttledReply } from '../support/dynalite';
-import { FaultProxy } from '../support/fault-proxy';
-import { type Offline, startOffline } from '../support/offline';
+import { throttledReply } from '../support/dynalite';
+import type { FaultProxy } from '../support/fault-proxy';
+import type { Offline } from '../support/offline';
 import { openWindow } from '../support/open-window';
+import { type Stack, startStack } from '../support/stack';
 
 const TIMEOUT_MS = 500;
 const IDLE_SECONDS = 1;
 
 describe('HTTP: the counting contract when the connection to DynamoDB (dynalite) fails', () => {
-  let dynamo: TestDynamoDb;
+  let stack: Stack<'dynamodb'>;
   let proxy: FaultProxy;
   let offline: Offline;
 
   beforeAll(async () => {
-    dynamo = await startDynalite();
-    const table = await dynamo.createTable();
-    proxy = await FaultProxy.start(Number(new URL(dynamo.endpoint).port));
-    offline = await startOffline({
+    stack = await startStack({
+      store: 'dynamodb',
+      proxy: true,
       env: {
-        COUNTER_STORE: 'dynamodb',
-        DYNAMODB_TABLE: table,
-        DYNAMODB_ENDPOINT: `http://127.0.0.1:${proxy.port}`,
         STORE_TIMEOUT_MS: String(TIMEOUT_MS),
         STORE_MAX_IDLE_SECONDS: String(IDLE_SECONDS),
         HELLO_WINDOW_SECONDS: '600',
       },
     });
+    ({ proxy, offline } = stack);
   });
 
   afterEach(() => proxy.heal());
 
   afterAll(async () => {
-    await offline?.stop();
-    await proxy?.stop();
-    await dynamo?.stop();
+    await stack?.stop();
   });
 
   it('answers at most one 503 after the connection goes half-open, then counts on within 1 s', async () => {

@@ -7,7 +7,7 @@ import { METRIC } from '../../lib/telemetry';
 import { askUntilAnswered } from '../support/answers';
 import type { Offline } from '../support/offline';
 import { openWindow } from '../support/open-window';
-import { type RedisStack, startRedisStack } from '../support/redis-stack';
+import { type Stack, startStack } from '../support/stack';
 
 const run = promisify(execFile);
 const PASSWORD = 's3cret-Pa55';
@@ -49,10 +49,14 @@ async function loggedLine(offline: Offline, skip: number, matches: (line: Line) 
 }
 
 describe('Operations: logs, metrics, /health and the smoke test, through serverless-offline', () => {
-  let stack: RedisStack;
+  let stack: Stack<'redis'>;
 
   beforeAll(async () => {
-    stack = await startRedisStack({ LOG_LEVEL: 'INFO', POWERTOOLS_METRICS_DISABLED: 'false' }, { password: PASSWORD });
+    stack = await startStack({
+      store: 'redis',
+      password: PASSWORD,
+      env: { LOG_LEVEL: 'INFO', POWERTOOLS_METRICS_DISABLED: 'false' },
+    });
   });
 
   afterAll(() => stack?.stop());
@@ -140,7 +144,7 @@ describe('Operations: logs, metrics, /health and the smoke test, through serverl
   });
 
   it('answers 503 within 1 s from /health and every route while Redis is down, and logs why', async () => {
-    const { offline, redis } = stack;
+    const { offline, server: redis } = stack;
     const skip = requestLines(offline.output()).length;
     const skipJson = jsonLines(offline.output()).length;
     await redis.stop();
@@ -165,7 +169,7 @@ describe('Operations: logs, metrics, /health and the smoke test, through serverl
   });
 
   it('fails the smoke test (exit 1) when the service is not right, saying which step', async () => {
-    const { redis, offline } = stack;
+    const { server: redis, offline } = stack;
     await redis.stop();
     try {
       const outcome = await run(process.execPath, ['node_modules/.bin/tsx', 'tools/smoke.ts', offline.baseUrl]).then(
@@ -180,7 +184,7 @@ describe('Operations: logs, metrics, /health and the smoke test, through serverl
   });
 
   it('never logs the Redis password, not even when Redis is down, only a masked URL', async () => {
-    const { offline, redis } = stack;
+    const { offline, server: redis } = stack;
     const skip = requestLines(offline.output()).length;
     await redis.stop();
     try {

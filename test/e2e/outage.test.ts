@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { askUntilAnswered, timedGet } from '../support/answers';
 import type { Offline } from '../support/offline';
 import type { TestRedisServer } from '../support/redis-server';
-import { type RedisStack, startRedisStack } from '../support/redis-stack';
+import { type Stack, startStack } from '../support/stack';
 
 /** Set by Node's HTTP server on every answer; they say nothing about the service. */
 const TRANSPORT_HEADERS = new Set(['date', 'connection', 'keep-alive']);
@@ -16,13 +16,13 @@ const PLAIN_503_HEADERS = {
 };
 
 describe('HTTP: Redis stopped, frozen and back', () => {
-  let stack: RedisStack;
+  let stack: Stack<'redis'>;
   let redis: TestRedisServer;
   let offline: Offline;
 
   beforeAll(async () => {
-    stack = await startRedisStack();
-    ({ redis, offline } = stack);
+    stack = await startStack({ store: 'redis' });
+    ({ server: redis, offline } = stack);
     expect((await offline.get('/hello')).body).toBe('Hello ELECLE 1');
     expect((await offline.get('/hello/again')).body).toBe('Hello ELECLE 2');
   });

@@ -6,19 +6,19 @@ import { keysLeftBehind } from '../support/keys-left';
 import type { Offline } from '../support/offline';
 import { openWindow } from '../support/open-window';
 import { countClients } from '../support/redis-server';
-import { type RedisStack, startRedisStack } from '../support/redis-stack';
+import { type Stack, startStack } from '../support/stack';
 
 // Long enough for 200 concurrent requests on a slow machine; the expiry test waits it out once.
 const WINDOW_SECONDS = 4;
 const TEXT = { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' };
 
 describe('HTTP: /hello and /hello/again through serverless-offline and Redis', () => {
-  let stack: RedisStack;
+  let stack: Stack<'redis'>;
   let inspector: Redis;
   let offline: Offline;
 
   beforeAll(async () => {
-    stack = await startRedisStack({ HELLO_WINDOW_SECONDS: String(WINDOW_SECONDS) });
+    stack = await startStack({ store: 'redis', env: { HELLO_WINDOW_SECONDS: String(WINDOW_SECONDS) } });
     ({ inspector, offline } = stack);
   });
 

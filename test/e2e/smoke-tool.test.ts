@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { fakeService } from '../support/fake-service';
-import { type RedisStack, startRedisStack } from '../support/redis-stack';
+import { type Stack, startStack } from '../support/stack';
 
 const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -29,10 +29,10 @@ const OK = [
 const summary = (passed: number) => expect.stringMatching(new RegExp(`: ${passed} passed, ${4 - passed} failed$`));
 
 describe('Smoke tool: npm run smoke against the real service', () => {
-  let stack: RedisStack;
+  let stack: Stack<'redis'>;
 
   beforeAll(async () => {
-    stack = await startRedisStack();
+    stack = await startStack({ store: 'redis' });
   });
 
   afterAll(() => stack?.stop());

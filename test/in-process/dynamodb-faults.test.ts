@@ -1,9 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DynamoDbCounterStore } from '../../lib/counter/dynamodb';
-import { startDynalite, type TestDynamoDb, throttledReply } from '../support/dynalite';
-import { FaultProxy } from '../support/fault-proxy';
+import { throttledReply } from '../support/dynalite';
+import type { FaultProxy } from '../support/fault-proxy';
+import { type Stack, startStack } from '../support/stack';
 import { ROOMY_TIMEOUT_MS, storeOutcome } from '../support/store-outcome';
 
 const TIMEOUT_MS = 300;
@@ -11,7 +11,7 @@ const KEY = 'faults:count';
 
 // The DynamoDB adapter itself, in this process, against dynalite behind a fault proxy.
 describe('Class: DynamoDbCounterStore, when DynamoDB fails', () => {
-  let dynamo: TestDynamoDb;
+  let stack: Stack<'dynamodb'>;
   let proxy: FaultProxy;
   let table: string;
   let store: DynamoDbCounterStore;
@@ -20,9 +20,9 @@ describe('Class: DynamoDbCounterStore, when DynamoDB fails', () => {
     new DynamoDbCounterStore({ table, endpoint: `http://127.0.0.1:${proxy.port}`, timeoutMs, maxIdleMs });
 
   beforeAll(async () => {
-    dynamo = await startDynalite();
-    table = await dynamo.createTable();
-    proxy = await FaultProxy.start(Number(new URL(dynamo.endpoint).port));
+    stack = await startStack({ store: 'dynamodb', proxy: true, offline: false });
+    table = stack.server.table;
+    proxy = stack.proxy;
   });
 
   beforeEach(async () => {
@@ -32,13 +32,10 @@ describe('Class: DynamoDbCounterStore, when DynamoDB fails', () => {
 
   afterEach(() => proxy.heal());
 
-  const stored = async () =>
-    (await dynamo.client.send(new GetItemCommand({ TableName: table, Key: { id: { S: KEY } }, ConsistentRead: true })))
-      .Item;
+  const stored = async () => stack.server.item(KEY);
 
   afterAll(async () => {
-    await proxy?.stop();
-    await dynamo?.stop();
+    await stack?.stop();
   });
 
   it('fails a request DynamoDB never answers at its timeout, naming the operation, then counts on', async () => {

@@ -1,11 +1,17 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis, type RedisOptions } from 'ioredis';
 import { freePort } from './free-port';
 import { makeTlsCertificate, type TlsFiles } from './tls-certificate';
+
+/** Each server's folder, removed when the process that made it exits (a server may be restarted until then). */
+const folders = new Set<string>();
+process.once('exit', () => {
+  for (const folder of folders) rmSync(folder, { recursive: true, force: true });
+});
 
 /**
  * A real redis-server (Debian's package) on a free loopback port, owned by the test: it can be
@@ -22,7 +28,9 @@ export class TestRedisServer {
     readonly tls: TlsFiles | undefined,
     /** Set when the server requires AUTH. */
     readonly password: string | undefined,
-  ) {}
+  ) {
+    folders.add(this.#dir);
+  }
 
   static async start({ tls = false, password }: { tls?: boolean; password?: string } = {}): Promise<TestRedisServer> {
     requireRedisServer();
@@ -91,10 +99,15 @@ export class TestRedisServer {
     ];
   }
 
+  get running(): boolean {
+    const child = this.#process;
+    return child !== undefined && child.exitCode === null && child.signalCode === null;
+  }
+
   /** Ends the process: new connections are refused until restart(). */
   async stop(): Promise<void> {
     const child = this.#process;
-    if (!child || child.exitCode !== null) return;
+    if (!child || !this.running) return;
     this.thaw();
     const exited = new Promise((resolve) => child.once('exit', resolve));
     child.kill('SIGKILL');
