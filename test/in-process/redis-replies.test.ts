@@ -62,7 +62,7 @@ describe('Class: RedisCounterStore, when Redis refuses', () => {
     await stack?.stop();
   });
 
-  it('names REDIS_URL and the database when Redis refuses the one it names, on every request', async () => {
+  it('names REDIS_URL and the database when Redis refuses the one it names, on every request, /health too', async () => {
     const store = openStore(`${redis.url}/99`);
     for (let i = 0; i < 2; i += 1) {
       const refused = await storeOutcome(store.start(KEY, 60_000));
@@ -71,6 +71,10 @@ describe('Class: RedisCounterStore, when Redis refuses', () => {
       );
       expect(refused.cause?.message).toMatch(/DB index is out of range/);
     }
+    // GET /health's read too
+    expect((await storeOutcome(store.ping())).error).toBe(
+      'REDIS_URL names database 99, which this Redis refuses; use one it has (0 on ElastiCache)',
+    );
     expect(await inspector.exists(KEY)).toBe(0);
   });
 
