@@ -59,11 +59,14 @@ describe('Class: DynamoDbCounterStore', () => {
   });
 
   it('answers a health read (GET /health) without writing anything', async () => {
-    await expect(store.ping()).resolves.toBeUndefined();
     const { client } = await server();
     const { ScanCommand } = await import('@aws-sdk/client-dynamodb');
-    const items = (await client.send(new ScanCommand({ TableName: table }))).Items ?? [];
-    expect(items.map((entry) => entry.id?.S)).not.toContain('health:probe');
+    const items = async () => (await client.send(new ScanCommand({ TableName: table, ConsistentRead: true }))).Items;
+    await store.start(key, 5_000);
+    const before = await items();
+    expect(before).toHaveLength(1);
+    await expect(store.ping()).resolves.toBeUndefined();
+    expect(await items()).toEqual(before);
   });
 
   it('leaves no item behind when it increments a missing one', async () => {
