@@ -143,18 +143,14 @@ describe('Operations: logs, metrics, /health and the smoke test, through serverl
     ]);
   });
 
-  it('answers 503 within 1 s from /health and every route while Redis is down, and logs why', async () => {
+  it('logs a request that failed while Redis is down at ERROR, with the error and its cause, and counts it in StoreFailures', async () => {
+    // The answers themselves (a bare 503 in time, on every route) are test/e2e/service-faults.ts's.
     const { offline, server: redis } = stack;
     const skip = requestLines(offline.output()).length;
     const skipJson = jsonLines(offline.output()).length;
     await redis.stop();
     try {
-      for (const path of ['/health', '/hello/again']) {
-        const startedAt = performance.now();
-        const response = await offline.get(path);
-        expect({ status: response.status, body: response.body }).toEqual({ status: 503, body: 'Service Unavailable' });
-        expect(performance.now() - startedAt).toBeLessThan(1_000);
-      }
+      expect((await offline.get('/hello/again')).status).toBe(503);
       const failure = await loggedLine(offline, skip, (line) => line.function_name === HELLO_AGAIN);
       expect(failure).toMatchObject({ level: 'ERROR', outcome: 'unavailable', statusCode: 503, store: 'redis' });
       expect(failure.error).toMatchObject({
