@@ -9,8 +9,8 @@
 // Prints one table, a warning for each layer more than 10% worse than in the committed
 // bench/results.json (as a share of the same run's limit row), and writes results.json and its
 // chart, results.svg, to bench/ (or BENCH_OUT_DIR).
-// BENCH_SECONDS / BENCH_WARMUP_S shorten a run; BENCH_PACKAGE_DIR names a prod stage packaged already
-// (npm test's), instead of packaging it again.
+// BENCH_SECONDS / BENCH_WARMUP_S / BENCH_COLD_RUNS shorten a run; BENCH_PACKAGE_DIR names a prod stage
+// packaged already (npm test's), instead of packaging it again.
 import { execFileSync, fork } from 'node:child_process';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -32,7 +32,7 @@ const OUT_DIR = process.env.BENCH_OUT_DIR ?? join(ROOT, 'bench');
 // worker mode may take longer than a short row to start a thread per connection).
 const CLOSED_WINDOW_S = 0.25;
 const CLOSED_WINDOW_ANSWERS = 5;
-const COLD_RUNS = 5;
+const COLD_RUNS = Number(process.env.BENCH_COLD_RUNS ?? 5);
 const KEY = 'hello:count';
 const isGreeting = (body: unknown) => String(body).startsWith('Hello ELECLE ');
 

@@ -82,19 +82,15 @@ export function describeServiceFaults(kind: Kind): void {
       const logStart = stack.offline.output().length;
       await stack.server.stop();
       await sleep(50); // the close has reached the service: no request is sent on a dying connection
-      // Act
-      const answers = [];
-      for (const path of ['/hello', '/hello/again', '/health']) {
-        const startedAt = performance.now();
-        const { status, body, headers } = await stack.offline.get(path);
-        answers.push({
-          path,
-          status,
-          body,
-          headers: serviceHeaders(headers),
-          fast: performance.now() - startedAt < STOPPED_ANSWERED_WITHIN_MS[kind],
-        });
-      }
+      // Act: each route at once (each its own function and connection), timed.
+      const answers = await Promise.all(
+        ['/hello', '/hello/again', '/health'].map(async (path) => {
+          const startedAt = performance.now();
+          const { status, body, headers } = await stack.offline.get(path);
+          const fast = performance.now() - startedAt < STOPPED_ANSWERED_WITHIN_MS[kind];
+          return { path, status, body, headers: serviceHeaders(headers), fast };
+        }),
+      );
       await stack.server.restart();
       const back = await askUntilAnswered(stack.offline, '/hello', 2_000); // asked for 2 s at most
       // Assess: all the client sees, apart from the transport's own headers, and nothing of the error.
