@@ -5,7 +5,7 @@ import { HELLO_KEY } from '../../lib/greeting';
 import { throttledReply } from '../support/dynalite';
 import type { FaultProxy } from '../support/fault-proxy';
 import type { OfflineOptions } from '../support/offline';
-import { startStack } from '../support/stack';
+import { type Stack, startStack } from '../support/stack';
 
 /** A fault: applying it returns the way to heal it. */
 export interface Fault {
@@ -80,6 +80,22 @@ async function inFlight(proxy: FaultProxy, strike: () => void): Promise<void> {
   proxy.setLatency(0);
 }
 
+/** Faults of the store's process, the same for every store: killed (its data lost) and frozen. */
+function serverFaults(server: Stack<'redis' | 'dynamodb'>['server']): Record<string, Fault> {
+  return {
+    kill: fault(
+      true,
+      () => server.stop(),
+      () => server.restart(),
+    ),
+    freeze: fault(
+      false,
+      () => server.freeze(),
+      () => server.thaw(),
+    ),
+  };
+}
+
 export async function redisTarget(): Promise<ChaosTarget> {
   const stack = await startStack({ store: 'redis', proxy: true, offline: false });
   const redis = stack.server;
@@ -91,16 +107,7 @@ export async function redisTarget(): Promise<ChaosTarget> {
     env: stack.env,
     faults: {
       ...networkFaults(stack.proxy),
-      kill: fault(
-        true,
-        () => redis.stop(),
-        () => redis.restart(),
-      ),
-      freeze: fault(
-        false,
-        () => redis.freeze(),
-        () => redis.thaw(),
-      ),
+      ...serverFaults(redis),
       flush: fault(
         true,
         () => inspector.flushall(),
@@ -131,16 +138,7 @@ export async function dynamoDbTarget(): Promise<ChaosTarget> {
     env: stack.env,
     faults: {
       ...networkFaults(stack.proxy),
-      kill: fault(
-        true,
-        () => dynalite.stop(),
-        () => dynalite.restart(),
-      ),
-      freeze: fault(
-        false,
-        () => dynalite.freeze(),
-        () => dynalite.thaw(),
-      ),
+      ...serverFaults(dynalite),
       flush: fault(
         true,
         () => dynalite.client.send(new DeleteItemCommand({ TableName: dynalite.table, Key: key })),
