@@ -1,4 +1,5 @@
 import { execFile, execFileSync } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -37,13 +38,17 @@ export async function packageStage(
   signal?: AbortSignal,
 ): Promise<PackagedStage> {
   const buildFolder = ownBuildFolder();
+  const packaging = run(process.execPath, [SLS, 'package', '--stage', stage, '--package', directory], {
+    cwd: ROOT,
+    env: { ...process.env, ESBUILD_WORK_FOLDER: buildFolder },
+    ...(signal ? { signal } : {}),
+  });
   try {
-    await run(process.execPath, [SLS, 'package', '--stage', stage, '--package', directory], {
-      cwd: ROOT,
-      env: { ...process.env, ESBUILD_WORK_FOLDER: buildFolder },
-      ...(signal ? { signal } : {}),
-    });
+    await packaging;
   } finally {
+    // Stopped by the signal, it may still be writing: its folder goes once it has exited.
+    const { child } = packaging;
+    if (child.exitCode === null && child.signalCode === null) await once(child, 'close');
     rmSync(join(ROOT, buildFolder), { recursive: true, force: true });
   }
   return readPackagedStage(stage, directory);
