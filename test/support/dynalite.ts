@@ -3,6 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { CreateTableCommand, DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { freePort } from './free-port';
+import { isRunning, kill } from './processes';
 
 const DYNALITE_CLI = fileURLToPath(new URL('../../node_modules/dynalite/cli.js', import.meta.url));
 
@@ -34,7 +35,7 @@ export class DynaliteProcess {
   }
 
   get running(): boolean {
-    return this.#child !== undefined && this.#child.exitCode === null && this.#child.signalCode === null;
+    return isRunning(this.#child);
   }
 
   /** Starts the process again (empty), and creates the counter table. */
@@ -72,13 +73,8 @@ export class DynaliteProcess {
   }
 
   /** Ends the process: new connections are refused, and the data is gone. */
-  async stop(): Promise<void> {
-    const child = this.#child;
-    if (!child || !this.running) return;
-    this.thaw();
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGKILL');
-    await exited;
+  stop(): Promise<void> {
+    return kill(this.#child);
   }
 
   /** Connections are accepted (by the kernel) and stay open, but nothing answers. */

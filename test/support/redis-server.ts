@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis, type RedisOptions } from 'ioredis';
 import { freePort } from './free-port';
+import { isRunning, kill } from './processes';
 import { makeTlsCertificate, type TlsFiles } from './tls-certificate';
 
 /** Each server's folder, removed when the process that made it exits (a server may be restarted until then). */
@@ -100,18 +101,12 @@ export class TestRedisServer {
   }
 
   get running(): boolean {
-    const child = this.#process;
-    return child !== undefined && child.exitCode === null && child.signalCode === null;
+    return isRunning(this.#process);
   }
 
   /** Ends the process: new connections are refused until restart(). */
-  async stop(): Promise<void> {
-    const child = this.#process;
-    if (!child || !this.running) return;
-    this.thaw();
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGKILL');
-    await exited;
+  stop(): Promise<void> {
+    return kill(this.#process);
   }
 
   /** For exit handlers, which cannot wait. */
