@@ -16,6 +16,8 @@ export default defineConfig({
   test: {
     ...shared,
     include: ['test/**/*.test.ts'],
+    // Packages dev and prod once for every file that reads them, and removes them afterwards.
+    globalSetup: ['test/support/packaged-once.ts'],
     // Two files at a time. Each file starts its own redis-server, dynalite and serverless-offline
     // on free ports, and each sls process builds in a folder of its own (test/support/build-folder.ts).
     maxWorkers: 2,

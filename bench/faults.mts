@@ -2,10 +2,10 @@
 // Real serverless-offline, real redis-server and dynalite (in its own process), each behind the
 // fault proxy. For each fault: open a window, apply the fault, ask /hello/again one request at a
 // time for HOLD_MS, heal, and time until the next right answer. Prints a Markdown table.
+import { setTimeout as sleep } from 'node:timers/promises';
 
 import { type ChaosTarget, dynamoDbTarget, redisTarget } from '../test/chaos/targets.js';
 import { askFor, countedNumbers, type TimedAnswer, timedGet } from '../test/support/answers.js';
-import { sleep } from '../test/support/free-port.js';
 import { startOffline } from '../test/support/offline.js';
 
 const HOLD_MS = 1_500;

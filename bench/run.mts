@@ -9,7 +9,8 @@
 // Prints one table, a warning for each layer more than 10% worse than in the committed
 // bench/results.json (as a share of the same run's limit row), and writes results.json and its
 // chart, results.svg, to bench/ (or BENCH_OUT_DIR).
-// BENCH_SECONDS / BENCH_WARMUP_S shorten a run.
+// BENCH_SECONDS / BENCH_WARMUP_S / BENCH_COLD_RUNS shorten a run; BENCH_PACKAGE_DIR names a prod stage
+// packaged already (npm test's), instead of packaging it again.
 import { execFileSync, fork } from 'node:child_process';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -18,7 +19,7 @@ import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { INCREMENT_WHILE_OPEN } from '../lib/counter/redis';
 import { startOffline } from '../test/support/offline';
-import { type BundleRun, invokeBundle, packageStage } from '../test/support/packaged-stage';
+import { type BundleRun, invokeBundle, packageStage, readPackagedStage } from '../test/support/packaged-stage';
 import { TestRedisServer } from '../test/support/redis-server';
 import { type BenchResults, type BenchRow, benchChart } from './chart.mjs';
 import { describeRegressions, regressions } from './regressions.mjs';
@@ -31,7 +32,7 @@ const OUT_DIR = process.env.BENCH_OUT_DIR ?? join(ROOT, 'bench');
 // worker mode may take longer than a short row to start a thread per connection).
 const CLOSED_WINDOW_S = 0.25;
 const CLOSED_WINDOW_ANSWERS = 5;
-const COLD_RUNS = 5;
+const COLD_RUNS = Number(process.env.BENCH_COLD_RUNS ?? 5);
 const KEY = 'hello:count';
 const isGreeting = (body: unknown) => String(body).startsWith('Hello ELECLE ');
 
@@ -55,8 +56,11 @@ process.on('exit', () => {
 });
 const openWindow = () => inspector.set(KEY, 1, 'PX', 3_600_000); // every row counts inside one long window
 
-console.error(`bench: ${SECONDS} s per row after ${WARMUP_S} s of warm-up; packaging the prod stage...`);
-const stage = await packageStage('prod');
+const packaged = process.env.BENCH_PACKAGE_DIR;
+console.error(
+  `bench: ${SECONDS} s per row after ${WARMUP_S} s of warm-up; ${packaged ? `prod stage from ${packaged}` : 'packaging the prod stage...'}`,
+);
+const stage = packaged ? readPackagedStage('prod', packaged) : await packageStage('prod');
 const bundles = Object.fromEntries(
   (['hello', 'helloAgain', 'health'] as const).map((name) => [
     name,

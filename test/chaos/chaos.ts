@@ -1,4 +1,4 @@
-import { sleep } from '../support/free-port';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { type Offline, startOffline } from '../support/offline';
 import { checkHistory, type DataLoss, epochLostData, type Operation, skippedNumbers } from './history';
 import { runLoad } from './load';

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Epoch, Operation } from './history';
 
 export interface LoadOptions {
@@ -11,7 +12,6 @@ export interface LoadOptions {
 }
 
 const CLIENT_TIMEOUT_MS = 10_000;
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** One request, recorded whatever happens to it. */
 async function call(baseUrl: string, path: Operation['path']): Promise<Operation> {

@@ -1,13 +1,11 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-import { DeleteItemCommand, DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { DeleteItemCommand, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { KEY_ATTRIBUTE } from '../../lib/counter/dynamodb';
 import { HELLO_KEY } from '../../lib/hello';
-import { counterTable, throttledReply } from '../support/dynalite';
-import { FaultProxy } from '../support/fault-proxy';
-import { freePort, sleep } from '../support/free-port';
+import { throttledReply } from '../support/dynalite';
+import type { FaultProxy } from '../support/fault-proxy';
 import type { OfflineOptions } from '../support/offline';
-import { TestRedisServer } from '../support/redis-server';
+import { type Stack, startStack } from '../support/stack';
 
 /** A fault: applying it returns the way to heal it. */
 export interface Fault {
@@ -82,26 +80,34 @@ async function inFlight(proxy: FaultProxy, strike: () => void): Promise<void> {
   proxy.setLatency(0);
 }
 
+/** Faults of the store's process, the same for every store: killed (its data lost) and frozen. */
+function serverFaults(server: Stack<'redis' | 'dynamodb'>['server']): Record<string, Fault> {
+  return {
+    kill: fault(
+      true,
+      () => server.stop(),
+      () => server.restart(),
+    ),
+    freeze: fault(
+      false,
+      () => server.freeze(),
+      () => server.thaw(),
+    ),
+  };
+}
+
 export async function redisTarget(): Promise<ChaosTarget> {
-  const redis = await TestRedisServer.start();
-  const proxy = await FaultProxy.start(redis.port);
+  const stack = await startStack({ store: 'redis', proxy: true, offline: false });
+  const redis = stack.server;
+  // Answers within the load's pace or not at all, whatever Redis is going through.
   const inspector = redis.client({ maxRetriesPerRequest: 0, commandTimeout: 500, enableOfflineQueue: false });
   return {
     store: 'redis',
     exactFailures: true,
-    env: { REDIS_URL: proxy.rewrite(redis.url) },
+    env: stack.env,
     faults: {
-      ...networkFaults(proxy),
-      kill: fault(
-        true,
-        () => redis.stop(),
-        () => redis.restart(),
-      ),
-      freeze: fault(
-        false,
-        () => redis.freeze(),
-        () => redis.thaw(),
-      ),
+      ...networkFaults(stack.proxy),
+      ...serverFaults(redis),
       flush: fault(
         true,
         () => inspector.flushall(),
@@ -117,91 +123,36 @@ export async function redisTarget(): Promise<ChaosTarget> {
     },
     async stop() {
       inspector.disconnect();
-      await proxy.stop();
-      await redis.stop();
+      await stack.stop();
     },
   };
 }
 
-const DYNALITE_CLI = fileURLToPath(new URL('../../node_modules/dynalite/cli.js', import.meta.url));
-const TABLE = 'chaos-counters';
-
-/** dynalite in a process of its own (in memory), so it can be killed and frozen like a server. */
-class DynaliteProcess {
-  #child: ChildProcess | undefined;
-  readonly client: DynamoDBClient;
-
-  constructor(readonly port: number) {
-    this.client = new DynamoDBClient({ endpoint: `http://127.0.0.1:${port}`, maxAttempts: 1 });
-  }
-
-  async start(): Promise<void> {
-    this.#child = spawn(process.execPath, [DYNALITE_CLI, '--port', String(this.port), '--host', '127.0.0.1'], {
-      stdio: 'ignore',
-    });
-    for (let attempt = 0; attempt < 100; attempt += 1) {
-      try {
-        await this.client.send(counterTable(TABLE));
-        return;
-      } catch {
-        await sleep(100);
-      }
-    }
-    throw new Error(`dynalite did not start on port ${this.port}`);
-  }
-
-  async stop(): Promise<void> {
-    const child = this.#child;
-    if (!child || child.exitCode !== null || child.signalCode !== null) return;
-    child.kill('SIGCONT');
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGKILL');
-    await exited;
-  }
-
-  signal(signal: 'SIGSTOP' | 'SIGCONT'): void {
-    this.#child?.kill(signal);
-  }
-}
-
 export async function dynamoDbTarget(): Promise<ChaosTarget> {
-  process.env.AWS_REGION ??= 'us-east-1';
-  process.env.AWS_ACCESS_KEY_ID ??= 'local';
-  process.env.AWS_SECRET_ACCESS_KEY ??= 'local';
-  const dynalite = new DynaliteProcess(await freePort());
-  await dynalite.start();
-  const proxy = await FaultProxy.start(dynalite.port);
+  const stack = await startStack({ store: 'dynamodb', proxy: true, offline: false });
+  const dynalite = stack.server;
   const key = { [KEY_ATTRIBUTE]: { S: HELLO_KEY } };
   return {
     store: 'dynamodb',
     exactFailures: true,
-    env: { COUNTER_STORE: 'dynamodb', DYNAMODB_TABLE: TABLE, DYNAMODB_ENDPOINT: `http://127.0.0.1:${proxy.port}` },
+    env: stack.env,
     faults: {
-      ...networkFaults(proxy),
-      kill: fault(
-        true,
-        () => dynalite.stop(),
-        () => dynalite.start(),
-      ),
-      freeze: fault(
-        false,
-        () => dynalite.signal('SIGSTOP'),
-        () => dynalite.signal('SIGCONT'),
-      ),
+      ...networkFaults(stack.proxy),
+      ...serverFaults(dynalite),
       flush: fault(
         true,
-        () => dynalite.client.send(new DeleteItemCommand({ TableName: TABLE, Key: key })),
+        () => dynalite.client.send(new DeleteItemCommand({ TableName: dynalite.table, Key: key })),
         () => {},
       ),
       throttle: fault(
         false,
-        () => proxy.setCannedReply(throttledReply('ThrottlingException')),
-        () => proxy.heal(),
+        () => stack.proxy.setCannedReply(throttledReply('ThrottlingException')),
+        () => stack.proxy.heal(),
       ),
     },
     async keyWithoutExpiry() {
       try {
-        const { Item } = await dynalite.client.send(new GetItemCommand({ TableName: TABLE, Key: key }), {
+        const { Item } = await dynalite.client.send(new GetItemCommand({ TableName: dynalite.table, Key: key }), {
           abortSignal: AbortSignal.timeout(500),
         });
         return Item !== undefined && (Item.closesAt === undefined || Item.expiresAt === undefined);
@@ -209,10 +160,6 @@ export async function dynamoDbTarget(): Promise<ChaosTarget> {
         return undefined;
       }
     },
-    async stop() {
-      await proxy.stop();
-      await dynalite.stop();
-      dynalite.client.destroy();
-    },
+    stop: () => stack.stop(),
   };
 }

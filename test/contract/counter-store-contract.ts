@@ -1,6 +1,6 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import type { CounterStore } from '../../lib/counter';
-import { sleep } from '../support/free-port';
 
 export interface ContractSubject {
   store: CounterStore;

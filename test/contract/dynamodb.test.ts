@@ -1,25 +1,31 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDbCounterStore } from '../../lib/counter/dynamodb';
 import { StoreUnavailableError } from '../../lib/errors';
-import { startDynalite, type TestDynamoDb } from '../support/dynalite';
-import { sleep } from '../support/free-port';
+import { type Stack, startStack } from '../support/stack';
+import { ROOMY_TIMEOUT_MS } from '../support/store-outcome';
 import { describeCounterStoreContract } from './counter-store-contract';
 
-let dynamo: TestDynamoDb | undefined;
+let stack: Stack<'dynamodb'> | undefined;
 const server = async () => {
-  dynamo ??= await startDynalite();
-  return dynamo;
+  stack ??= await startStack({ store: 'dynamodb', offline: false });
+  return stack.server;
 };
 
 afterAll(async () => {
-  await dynamo?.stop();
+  await stack?.stop();
 });
 
 describeCounterStoreContract('dynamodb', async () => {
-  const { endpoint, createTable } = await server();
+  const dynalite = await server();
   return {
-    store: new DynamoDbCounterStore({ table: await createTable(), endpoint, timeoutMs: 2_000, maxIdleMs: 60_000 }),
+    store: new DynamoDbCounterStore({
+      table: await dynalite.createTable(),
+      endpoint: dynalite.endpoint,
+      timeoutMs: ROOMY_TIMEOUT_MS,
+      maxIdleMs: 60_000,
+    }),
   };
 });
 
@@ -31,9 +37,14 @@ describe('Class: DynamoDbCounterStore', () => {
     (await (await server()).client.send(new GetItemCommand({ TableName: table, Key: { id: { S: key } } }))).Item;
 
   beforeAll(async () => {
-    const { endpoint, createTable } = await server();
-    table = await createTable();
-    store = new DynamoDbCounterStore({ table, endpoint, timeoutMs: 2_000, maxIdleMs: 60_000 });
+    const dynalite = await server();
+    table = await dynalite.createTable();
+    store = new DynamoDbCounterStore({
+      table,
+      endpoint: dynalite.endpoint,
+      timeoutMs: ROOMY_TIMEOUT_MS,
+      maxIdleMs: 60_000,
+    });
   });
 
   it('stores the count, when the window closes, and a TTL for cleanup', async () => {
@@ -48,11 +59,14 @@ describe('Class: DynamoDbCounterStore', () => {
   });
 
   it('answers a health read (GET /health) without writing anything', async () => {
-    await expect(store.ping()).resolves.toBeUndefined();
     const { client } = await server();
     const { ScanCommand } = await import('@aws-sdk/client-dynamodb');
-    const items = (await client.send(new ScanCommand({ TableName: table }))).Items ?? [];
-    expect(items.map((entry) => entry.id?.S)).not.toContain('health:probe');
+    const items = async () => (await client.send(new ScanCommand({ TableName: table, ConsistentRead: true }))).Items;
+    await store.start(key, 5_000);
+    const before = await items();
+    expect(before).toHaveLength(1);
+    await expect(store.ping()).resolves.toBeUndefined();
+    expect(await items()).toEqual(before);
   });
 
   it('leaves no item behind when it increments a missing one', async () => {
@@ -76,7 +90,7 @@ describe('Class: DynamoDbCounterStore', () => {
   it('does not let a /hello that reaches DynamoDB after a newer one reset the newer window', async () => {
     const { endpoint } = await server();
     const late = new DynamoDbCounterStore(
-      { table, endpoint, timeoutMs: 2_000, maxIdleMs: 60_000 },
+      { table, endpoint, timeoutMs: ROOMY_TIMEOUT_MS, maxIdleMs: 60_000 },
       () => Date.now() - 5_000,
     );
     await store.start(key, 10_000);
@@ -89,7 +103,7 @@ describe('Class: DynamoDbCounterStore', () => {
   it('does not count an increment sent before its window was opened (one that arrives late)', async () => {
     const { endpoint } = await server();
     const late = new DynamoDbCounterStore(
-      { table, endpoint, timeoutMs: 2_000, maxIdleMs: 60_000 },
+      { table, endpoint, timeoutMs: ROOMY_TIMEOUT_MS, maxIdleMs: 60_000 },
       () => Date.now() - 5_000,
     );
     await store.start(key, 10_000);

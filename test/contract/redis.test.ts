@@ -1,7 +1,7 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RedisCounterStore } from '../../lib/counter/redis';
-import { sleep } from '../support/free-port';
 import { TestRedisServer } from '../support/redis-server';
 import { describeCounterStoreContract } from './counter-store-contract';
 

@@ -3,9 +3,9 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startDynalite, type TestDynamoDb } from '../support/dynalite';
-import { invokeBundle, type PackagedStage, packageStage } from '../support/packaged-stage';
-import { TestRedisServer } from '../support/redis-server';
+import { packagedStage } from '../support/packaged-once';
+import { invokeBundle, type PackagedStage } from '../support/packaged-stage';
+import { type Stack, startStack } from '../support/stack';
 
 /** The bundle's first answer, from a fresh plain node process. */
 const answer = async (handlerFile: string, env: Record<string, string>) =>
@@ -18,17 +18,14 @@ const NODE_MODULES = fileURLToPath(new URL('../../node_modules', import.meta.url
 
 describe('Bundles: stage dev (DynamoDB), each run in plain node against dynalite', () => {
   let stage: PackagedStage;
-  let dynamo: TestDynamoDb;
+  let stack: Stack<'dynamodb'>;
   let env: Record<string, string>;
 
   beforeAll(async () => {
-    stage = await packageStage('dev');
-    dynamo = await startDynalite();
-    const table = await dynamo.createTable();
+    stage = await packagedStage('dev');
+    stack = await startStack({ store: 'dynamodb', offline: false });
     env = {
-      COUNTER_STORE: 'dynamodb',
-      DYNAMODB_TABLE: table,
-      DYNAMODB_ENDPOINT: dynamo.endpoint,
+      ...(stack.env as Record<string, string>),
       AWS_REGION: 'us-east-1',
       AWS_ACCESS_KEY_ID: 'local',
       AWS_SECRET_ACCESS_KEY: 'local',
@@ -36,7 +33,7 @@ describe('Bundles: stage dev (DynamoDB), each run in plain node against dynalite
   }, 120_000);
 
   afterAll(async () => {
-    await dynamo?.stop();
+    await stack?.stop();
   });
 
   it('answers /hello, then /hello/again, from the packaged zips', async () => {
@@ -56,19 +53,19 @@ describe('Bundles: stage dev (DynamoDB), each run in plain node against dynalite
 
 describe('Bundles: stage prod (ElastiCache), each run in plain node against redis-server', () => {
   let stage: PackagedStage;
-  let redis: TestRedisServer;
+  let stack: Stack<'redis'>;
 
   beforeAll(async () => {
-    stage = await packageStage('prod');
-    redis = await TestRedisServer.start();
+    stage = await packagedStage('prod');
+    stack = await startStack({ store: 'redis', offline: false });
   }, 120_000);
 
   afterAll(async () => {
-    await redis?.stop();
+    await stack?.stop();
   });
 
   it('answers /hello, then /hello/again, from the packaged zips', async () => {
-    const env = { COUNTER_STORE: 'redis', REDIS_URL: redis.url };
+    const env = stack.env as Record<string, string>;
     const hello = stage.unpack('hello');
     const again = stage.unpack('helloAgain');
     expect(await answer(hello, env)).toEqual({ statusCode: 200, headers: TEXT_HEADERS, body: 'Hello ELECLE 1' });

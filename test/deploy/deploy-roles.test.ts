@@ -3,7 +3,8 @@ import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { yamlParse } from 'yaml-cfn';
 import { found } from '../support/found';
-import { type PackagedStage, packageStage, resourcesOfType } from '../support/packaged-stage';
+import { packagedStage } from '../support/packaged-once';
+import { type PackagedStage, resourcesOfType } from '../support/packaged-stage';
 import notGranted from './handler-permissions/not-granted.json';
 import handlerPermissions from './handler-permissions/resource-handler-permissions.json';
 import {
@@ -68,8 +69,8 @@ const EXTRA_ACTIONS: Record<string, string> = {
 
 const stages: Record<'dev' | 'prod', PackagedStage> = {} as never;
 beforeAll(async () => {
-  stages.dev = await packageStage('dev');
-  stages.prod = await packageStage('prod');
+  stages.dev = await packagedStage('dev');
+  stages.prod = await packagedStage('prod');
 }, 120_000);
 
 const typesIn = (stage: PackagedStage) => [...new Set(Object.values(stage.resources).map((r) => r.Type))].sort();

@@ -6,7 +6,8 @@
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { found } from '../support/found';
-import { type CfnResource, type PackagedStage, packageStage, resourcesOfType } from '../support/packaged-stage';
+import { packagedStage } from '../support/packaged-once';
+import { type CfnResource, type PackagedStage, resourcesOfType } from '../support/packaged-stage';
 import { ACCOUNT, allows, loadRoleStack, REGION, RESOURCELESS_ACTIONS, resolve, type Statement } from './policy';
 
 const ROLE_STACK = fileURLToPath(new URL('../../deploy/github-deploy-role.yml', import.meta.url));
@@ -89,8 +90,8 @@ const narrowed = (statements: Statement[]) =>
 
 const stages: Record<'dev' | 'prod', PackagedStage> = {} as never;
 beforeAll(async () => {
-  stages.dev = await packageStage('dev');
-  stages.prod = await packageStage('prod');
+  stages.dev = await packagedStage('dev');
+  stages.prod = await packagedStage('prod');
 }, 120_000);
 
 describe.each(['dev', 'prod'] as const)('Function roles: stage %s', (name) => {

@@ -3,7 +3,7 @@ import { compileErrors, dereference, validate } from '@readme/openapi-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { found } from '../support/found';
 import { printConfig } from '../support/packaged-stage';
-import { type RedisStack, startRedisStack } from '../support/redis-stack';
+import { type Stack, startStack } from '../support/stack';
 
 const OPENAPI = fileURLToPath(new URL('../../openapi.yaml', import.meta.url));
 
@@ -64,12 +64,12 @@ const documentedBodies = ({ schema, example, examples }: Media) => [
 const unique = (values: (string | null)[]) => [...new Set(values)].sort();
 
 describe('API description: openapi.yaml against the answers of the running service', () => {
-  let stack: RedisStack;
+  let stack: Stack<'redis'>;
   /** Real answers by "GET /path status". */
   const answers = new Map<string, { body: string; contentType: string | null; cacheControl: string | null }[]>();
 
   beforeAll(async () => {
-    stack = await startRedisStack();
+    stack = await startStack({ store: 'redis' });
     const ask = async (path: string) => {
       const { status, body, headers } = await stack.offline.get(path);
       const key = `GET ${path} ${status}`;
@@ -78,9 +78,9 @@ describe('API description: openapi.yaml against the answers of the running servi
     };
     // Each answer the service gives: "Expired!" before any /hello, then 1, then 2; 503 without Redis.
     for (const path of ['/hello/again', '/hello', '/hello/again', '/health']) await ask(path);
-    await stack.redis.stop();
+    await stack.server.stop();
     for (const path of ['/hello', '/hello/again', '/health']) await ask(path);
-    await stack.redis.restart(); // the stack's inspector cannot quit while Redis is down
+    await stack.server.restart(); // the stack's inspector cannot quit while Redis is down
   });
 
   afterAll(() => stack?.stop());

@@ -5,14 +5,15 @@ import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { yamlParse } from 'yaml-cfn';
-import { type CfnResource, type PackagedStage, packageStage, resourcesOfType } from '../support/packaged-stage';
+import { packagedStage } from '../support/packaged-once';
+import { type CfnResource, type PackagedStage, resourcesOfType } from '../support/packaged-stage';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const stages: Record<'dev' | 'prod', PackagedStage> = {} as never;
 
 beforeAll(async () => {
-  stages.dev = await packageStage('dev');
-  stages.prod = await packageStage('prod');
+  stages.dev = await packagedStage('dev');
+  stages.prod = await packagedStage('prod');
 }, 120_000);
 
 /** A markdown file of the repository from a `## ` heading to the next one. */

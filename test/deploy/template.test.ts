@@ -4,22 +4,16 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { KEY_ATTRIBUTE, TTL_ATTRIBUTE } from '../../lib/counter/dynamodb';
 import { METRIC } from '../../lib/telemetry';
 import { found } from '../support/found';
-import {
-  type CfnResource,
-  type PackagedStage,
-  packageStage,
-  printConfig,
-  resourcesOfType,
-  sls,
-} from '../support/packaged-stage';
+import { packagedStage } from '../support/packaged-once';
+import { type CfnResource, type PackagedStage, printConfig, resourcesOfType, sls } from '../support/packaged-stage';
 import { type AlarmProperties, fires } from './alarm-math';
 
 const run = promisify(execFile);
 const stages: Record<'dev' | 'prod', PackagedStage> = {} as never;
 
 beforeAll(async () => {
-  stages.dev = await packageStage('dev');
-  stages.prod = await packageStage('prod');
+  stages.dev = await packagedStage('dev');
+  stages.prod = await packagedStage('prod');
 }, 120_000);
 
 const ROUTE_FUNCTIONS = ['HelloLambdaFunction', 'HelloAgainLambdaFunction', 'HealthLambdaFunction'];

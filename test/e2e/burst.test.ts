@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Offline } from '../support/offline';
-import { type RedisStack, startRedisStack } from '../support/redis-stack';
+import { type Stack, startStack } from '../support/stack';
 
 const BURST = 1_000;
 
@@ -14,11 +14,11 @@ function logLines(output: string): Record<string, unknown>[] {
 }
 
 describe('HTTP: a burst of 1,000 concurrent /hello/again on a freshly started service', () => {
-  let stack: RedisStack;
+  let stack: Stack<'redis'>;
   let offline: Offline;
 
   beforeAll(async () => {
-    stack = await startRedisStack({ HELLO_WINDOW_SECONDS: '120', LOG_LEVEL: 'INFO' });
+    stack = await startStack({ store: 'redis', env: { HELLO_WINDOW_SECONDS: '120', LOG_LEVEL: 'INFO' } });
     ({ offline } = stack);
   });
 

@@ -1,12 +1,13 @@
 // Edit and see with `npm start`: serverless-esbuild rebuilds an edited file, and the next request
 // runs the new code without a restart (tools/offline/init-phase.cjs imports the new build).
 // Runs on a copy of the project, so tests running at the same time never see the edit.
+
 import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sleep } from '../support/free-port';
 import { type Offline, startOffline } from '../support/offline';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));

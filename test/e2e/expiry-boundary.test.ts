@@ -1,10 +1,10 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HELLO_KEY } from '../../lib/hello';
-import { sleep } from '../support/free-port';
 import { keysLeftBehind } from '../support/keys-left';
 import type { Offline } from '../support/offline';
-import { type RedisStack, startRedisStack } from '../support/redis-stack';
+import { type Stack, startStack } from '../support/stack';
 
 const WINDOW_MS = 500;
 const CYCLES = 5;
@@ -19,12 +19,12 @@ interface Answer {
 }
 
 describe('HTTP: /hello/again hammered across the moment the window closes', () => {
-  let stack: RedisStack;
+  let stack: Stack<'redis'>;
   let inspector: Redis;
   let offline: Offline;
 
   beforeAll(async () => {
-    stack = await startRedisStack({ HELLO_WINDOW_SECONDS: String(WINDOW_MS / 1000) });
+    stack = await startStack({ store: 'redis', env: { HELLO_WINDOW_SECONDS: String(WINDOW_MS / 1000) } });
     ({ inspector, offline } = stack);
   });
 

@@ -1,9 +1,9 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FaultProxy } from '../support/fault-proxy';
-import { freePort, sleep } from '../support/free-port';
+import { freePort } from '../support/free-port';
 import { type Offline, startOffline } from '../support/offline';
-import { countClients, TestRedisServer } from '../support/redis-server';
-import { type RedisStack, startRedisStack } from '../support/redis-stack';
+import { countClients } from '../support/redis-server';
+import { type Stack, startStack } from '../support/stack';
 
 const FUNCTIONS = ['hello', 'helloAgain', 'health'];
 
@@ -11,10 +11,10 @@ const FUNCTIONS = ['hello', 'helloAgain', 'health'];
 const lineIndex = (output: string, text: string) => output.split('\n').findIndex((line) => line.includes(text));
 
 describe("HTTP: Lambda's init phase before serverless-offline listens", () => {
-  let stack: RedisStack;
+  let stack: Stack<'redis'>;
 
   beforeAll(async () => {
-    stack = await startRedisStack();
+    stack = await startStack({ store: 'redis' });
   });
 
   afterAll(() => stack?.stop());
@@ -57,30 +57,25 @@ describe("HTTP: Lambda's init phase with Redis not answering", () => {
 });
 
 describe("HTTP: Lambda's init phase with a first connection that never answers", () => {
-  let redis: TestRedisServer;
-  let proxy: FaultProxy;
+  let stack: Stack<'redis'>;
   let offline: Offline;
 
   beforeAll(async () => {
     // Prepare: each function's first connection is accepted and then hangs, as under a machine too
     // busy to answer; a second attempt, a second after all three hung, goes through.
-    redis = await TestRedisServer.start();
-    proxy = await FaultProxy.start(redis.port);
+    stack = await startStack({ store: 'redis', proxy: true, offline: false });
+    const { proxy } = stack;
     proxy.setNewConnections('hang');
     const healLater = (async () => {
       while (proxy.accepted < FUNCTIONS.length) await sleep(50);
       await sleep(1_000);
       proxy.setNewConnections('forward');
     })();
-    offline = await startOffline({ env: { REDIS_URL: proxy.rewrite(redis.url) } });
+    offline = await stack.startOffline();
     await healLater;
   });
 
-  afterAll(async () => {
-    await offline?.stop();
-    await proxy?.stop();
-    await redis?.stop();
-  });
+  afterAll(() => stack?.stop());
 
   it('tries again until the store answers, then starts and counts', async () => {
     for (const name of FUNCTIONS)

@@ -1,9 +1,11 @@
 // `sls offline` answering as the deployed HTTP API does (tools/offline/http-api-rules.cjs), the table in the
 // docs/local-vs-api-gateway.md "Local answers vs API Gateway", and what starting on a taken or moved port says.
+
 import { request } from 'node:http';
 import { createServer, type Server } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, sleep } from '../support/free-port';
+import { freePort } from '../support/free-port';
 import { type Offline, startOffline, startOfflineExpectingFailure } from '../support/offline';
 
 interface RawAnswer {

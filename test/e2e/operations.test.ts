@@ -1,13 +1,13 @@
 import { execFile } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { HELLO_KEY } from '../../lib/hello';
 import { METRIC } from '../../lib/telemetry';
 import { askUntilAnswered } from '../support/answers';
-import { sleep } from '../support/free-port';
 import type { Offline } from '../support/offline';
 import { openWindow } from '../support/open-window';
-import { type RedisStack, startRedisStack } from '../support/redis-stack';
+import { type Stack, startStack } from '../support/stack';
 
 const run = promisify(execFile);
 const PASSWORD = 's3cret-Pa55';
@@ -49,10 +49,14 @@ async function loggedLine(offline: Offline, skip: number, matches: (line: Line) 
 }
 
 describe('Operations: logs, metrics, /health and the smoke test, through serverless-offline', () => {
-  let stack: RedisStack;
+  let stack: Stack<'redis'>;
 
   beforeAll(async () => {
-    stack = await startRedisStack({ LOG_LEVEL: 'INFO', POWERTOOLS_METRICS_DISABLED: 'false' }, { password: PASSWORD });
+    stack = await startStack({
+      store: 'redis',
+      password: PASSWORD,
+      env: { LOG_LEVEL: 'INFO', POWERTOOLS_METRICS_DISABLED: 'false' },
+    });
   });
 
   afterAll(() => stack?.stop());
@@ -139,18 +143,14 @@ describe('Operations: logs, metrics, /health and the smoke test, through serverl
     ]);
   });
 
-  it('answers 503 within 1 s from /health and every route while Redis is down, and logs why', async () => {
-    const { offline, redis } = stack;
+  it('logs a request that failed while Redis is down at ERROR, with the error and its cause, and counts it in StoreFailures', async () => {
+    // The answers themselves (a bare 503 in time, on every route) are test/e2e/service-faults.ts's.
+    const { offline, server: redis } = stack;
     const skip = requestLines(offline.output()).length;
     const skipJson = jsonLines(offline.output()).length;
     await redis.stop();
     try {
-      for (const path of ['/health', '/hello/again']) {
-        const startedAt = performance.now();
-        const response = await offline.get(path);
-        expect({ status: response.status, body: response.body }).toEqual({ status: 503, body: 'Service Unavailable' });
-        expect(performance.now() - startedAt).toBeLessThan(1_000);
-      }
+      expect((await offline.get('/hello/again')).status).toBe(503);
       const failure = await loggedLine(offline, skip, (line) => line.function_name === HELLO_AGAIN);
       expect(failure).toMatchObject({ level: 'ERROR', outcome: 'unavailable', statusCode: 503, store: 'redis' });
       expect(failure.error).toMatchObject({
@@ -165,7 +165,7 @@ describe('Operations: logs, metrics, /health and the smoke test, through serverl
   });
 
   it('fails the smoke test (exit 1) when the service is not right, saying which step', async () => {
-    const { redis, offline } = stack;
+    const { server: redis, offline } = stack;
     await redis.stop();
     try {
       const outcome = await run(process.execPath, ['node_modules/.bin/tsx', 'tools/smoke.ts', offline.baseUrl]).then(
@@ -180,7 +180,7 @@ describe('Operations: logs, metrics, /health and the smoke test, through serverl
   });
 
   it('never logs the Redis password, not even when Redis is down, only a masked URL', async () => {
-    const { offline, redis } = stack;
+    const { offline, server: redis } = stack;
     const skip = requestLines(offline.output()).length;
     await redis.stop();
     try {

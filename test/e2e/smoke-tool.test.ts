@@ -1,9 +1,8 @@
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { fakeService } from '../support/fake-service';
-import { type RedisStack, startRedisStack } from '../support/redis-stack';
 
 const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -28,20 +27,7 @@ const OK = [
 ] as const;
 const summary = (passed: number) => expect.stringMatching(new RegExp(`: ${passed} passed, ${4 - passed} failed$`));
 
-describe('Smoke tool: npm run smoke against the real service', () => {
-  let stack: RedisStack;
-
-  beforeAll(async () => {
-    stack = await startRedisStack();
-  });
-
-  afterAll(() => stack?.stop());
-
-  it('exits 0 with "4 passed" against serverless-offline counting in Redis', async () => {
-    expect(await smoke(stack.offline.baseUrl)).toEqual({ code: 0, lines: [...OK, summary(4)] });
-  });
-});
-
+// The smoke test against the real service, passing and failing, is in test/e2e/operations.test.ts.
 describe('Smoke tool: npm run smoke against a service that answers wrongly', () => {
   let service: Awaited<ReturnType<typeof fakeService>> | undefined;
 

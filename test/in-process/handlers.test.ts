@@ -1,10 +1,10 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { GetHandler } from '../../lib/http';
-import { FaultProxy } from '../support/fault-proxy';
-import { sleep } from '../support/free-port';
+import type { FaultProxy } from '../support/fault-proxy';
 import { captureOutput, httpEvent, lambdaContext } from '../support/lambda-events';
-import { TestRedisServer } from '../support/redis-server';
+import { type Stack, startStack } from '../support/stack';
 
 /** Roomy, since no test here is about the deadline; a request reset under it answers at it. */
 const STORE_TIMEOUT_MS = 1_000;
@@ -12,7 +12,7 @@ const STORE_TIMEOUT_MS = 1_000;
 // The three handlers, imported in this process as Lambda would load them, against a real
 // redis-server behind a fault proxy. What they log and the metrics they emit are read from its output.
 describe('Handlers, in this process, against redis-server', () => {
-  let redis: TestRedisServer;
+  let stack: Stack<'redis'>;
   let proxy: FaultProxy;
   let inspector: Redis;
   let hello: GetHandler;
@@ -34,10 +34,9 @@ describe('Handlers, in this process, against redis-server', () => {
       );
 
   beforeAll(async () => {
-    redis = await TestRedisServer.start();
-    proxy = await FaultProxy.start(redis.port);
-    inspector = redis.client();
-    vi.stubEnv('REDIS_URL', proxy.rewrite(redis.url));
+    stack = await startStack({ store: 'redis', proxy: true, offline: false });
+    ({ proxy, inspector } = stack);
+    vi.stubEnv('REDIS_URL', stack.env.REDIS_URL);
     vi.stubEnv('STORE_TIMEOUT_MS', String(STORE_TIMEOUT_MS));
     vi.stubEnv('HELLO_WINDOW_SECONDS', '30');
     vi.stubEnv('POWERTOOLS_LOG_LEVEL', 'INFO');
@@ -53,9 +52,7 @@ describe('Handlers, in this process, against redis-server', () => {
 
   afterAll(async () => {
     vi.unstubAllEnvs();
-    await inspector?.quit();
-    await proxy?.stop();
-    await redis?.stop();
+    await stack?.stop();
     output?.stop(); // after the proxy's resets, whose warnings would only be noise here
   });
 
@@ -72,7 +69,7 @@ describe('Handlers, in this process, against redis-server', () => {
         level: 'INFO',
         message: 'service configured',
         store: 'redis',
-        storeDetail: `redis at ${proxy.rewrite(redis.url)}`,
+        storeDetail: `redis at ${stack.env.REDIS_URL}`,
         windowMs: 30_000,
       }),
     );

@@ -1,8 +1,7 @@
-import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDbCounterStore } from '../../lib/counter/dynamodb';
 import { MemoryCounterStore } from '../../lib/counter/memory';
-import { startDynalite, type TestDynamoDb } from '../support/dynalite';
+import { type Stack, startStack } from '../support/stack';
 
 /** A clock a test sets by hand, in milliseconds. */
 function handClock(at: number) {
@@ -44,7 +43,7 @@ describe('Class: MemoryCounterStore, at the edge of the window', () => {
 });
 
 describe('Class: DynamoDbCounterStore, at the edge of the window (dynalite)', () => {
-  let dynamo: TestDynamoDb;
+  let stack: Stack<'dynamodb'>;
   let table: string;
   let keys = 0;
   const newKey = () => {
@@ -53,17 +52,19 @@ describe('Class: DynamoDbCounterStore, at the edge of the window (dynalite)', ()
   };
 
   const storeAt = (clock: { now: () => number }) =>
-    new DynamoDbCounterStore({ table, endpoint: dynamo.endpoint, timeoutMs: 2_000, maxIdleMs: 60_000 }, clock.now);
-  const storedCount = async (key: string) =>
-    (await dynamo.client.send(new GetItemCommand({ TableName: table, Key: { id: { S: key } } }))).Item?.count?.N;
+    new DynamoDbCounterStore(
+      { table, endpoint: stack.server.endpoint, timeoutMs: 2_000, maxIdleMs: 60_000 },
+      clock.now,
+    );
+  const storedCount = async (key: string) => (await stack.server.item(key, table))?.count?.N;
 
   beforeAll(async () => {
-    dynamo = await startDynalite();
-    table = await dynamo.createTable();
+    stack = await startStack({ store: 'dynamodb', offline: false });
+    table = await stack.server.createTable();
   });
 
   afterAll(async () => {
-    await dynamo.stop();
+    await stack?.stop();
   });
 
   it.each(EDGE)('answers an increment %s with %s', async (_, at, expected) => {

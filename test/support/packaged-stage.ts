@@ -1,4 +1,5 @@
 import { execFile, execFileSync } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,18 +28,34 @@ export interface PackagedStage {
   unpack(functionName: string): string;
 }
 
-/** `sls package --stage <stage>` as a deploy runs it, offline, into a directory of its own. */
-export async function packageStage(stage: string): Promise<PackagedStage> {
-  const directory = mkdtempSync(join(tmpdir(), `elecle-package-${stage}-`));
+/**
+ * `sls package --stage <stage>` as a deploy runs it, offline, into `directory` (a new temporary
+ * folder by default, which the caller removes). `signal` stops it.
+ */
+export async function packageStage(
+  stage: string,
+  directory = mkdtempSync(join(tmpdir(), `elecle-package-${stage}-`)),
+  signal?: AbortSignal,
+): Promise<PackagedStage> {
   const buildFolder = ownBuildFolder();
+  const packaging = run(process.execPath, [SLS, 'package', '--stage', stage, '--package', directory], {
+    cwd: ROOT,
+    env: { ...process.env, ESBUILD_WORK_FOLDER: buildFolder },
+    ...(signal ? { signal } : {}),
+  });
   try {
-    await run(process.execPath, [SLS, 'package', '--stage', stage, '--package', directory], {
-      cwd: ROOT,
-      env: { ...process.env, ESBUILD_WORK_FOLDER: buildFolder },
-    });
+    await packaging;
   } finally {
+    // Stopped by the signal, it may still be writing: its folder goes once it has exited.
+    const { child } = packaging;
+    if (child.exitCode === null && child.signalCode === null) await once(child, 'close');
     rmSync(join(ROOT, buildFolder), { recursive: true, force: true });
   }
+  return readPackagedStage(stage, directory);
+}
+
+/** A stage `sls package` has written to `directory`. Functions are unpacked inside it, so removing it removes them. */
+export function readPackagedStage(stage: string, directory: string): PackagedStage {
   const templateFile = join(directory, 'cloudformation-template-update-stack.json');
   const template = JSON.parse(readFileSync(templateFile, 'utf8')) as { Resources: Record<string, CfnResource> };
   const state = JSON.parse(readFileSync(join(directory, 'serverless-state.json'), 'utf8')) as {
@@ -53,7 +70,7 @@ export async function packageStage(stage: string): Promise<PackagedStage> {
     unpack(functionName) {
       const handler = state.service.functions[functionName]?.handler; // e.g. functions/hello-again.handler
       if (!handler) throw new Error(`stage ${stage} has no function ${functionName}`);
-      const unpacked = mkdtempSync(join(tmpdir(), `elecle-bundle-${functionName}-`));
+      const unpacked = mkdtempSync(join(directory, `unpacked-${functionName}-`));
       execFileSync('unzip', ['-q', artifact(functionName), '-d', unpacked]);
       return join(unpacked, `${handler.slice(0, handler.lastIndexOf('.'))}.mjs`); // an ES module bundle
     },

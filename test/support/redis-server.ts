@@ -1,10 +1,18 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis, type RedisOptions } from 'ioredis';
-import { freePort, sleep } from './free-port';
+import { freePort } from './free-port';
+import { isRunning, kill } from './processes';
 import { makeTlsCertificate, type TlsFiles } from './tls-certificate';
+
+/** Each server's folder, removed when the process that made it exits (a server may be restarted until then). */
+const folders = new Set<string>();
+process.once('exit', () => {
+  for (const folder of folders) rmSync(folder, { recursive: true, force: true });
+});
 
 /**
  * A real redis-server (Debian's package) on a free loopback port, owned by the test: it can be
@@ -21,7 +29,9 @@ export class TestRedisServer {
     readonly tls: TlsFiles | undefined,
     /** Set when the server requires AUTH. */
     readonly password: string | undefined,
-  ) {}
+  ) {
+    folders.add(this.#dir);
+  }
 
   static async start({ tls = false, password }: { tls?: boolean; password?: string } = {}): Promise<TestRedisServer> {
     requireRedisServer();
@@ -90,14 +100,13 @@ export class TestRedisServer {
     ];
   }
 
+  get running(): boolean {
+    return isRunning(this.#process);
+  }
+
   /** Ends the process: new connections are refused until restart(). */
-  async stop(): Promise<void> {
-    const child = this.#process;
-    if (!child || child.exitCode !== null) return;
-    this.thaw();
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGKILL');
-    await exited;
+  stop(): Promise<void> {
+    return kill(this.#process);
   }
 
   /** For exit handlers, which cannot wait. */

@@ -1,6 +1,6 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it, vi } from 'vitest';
 import { withinDeadline } from '../../lib/counter/deadline';
-import { sleep } from '../support/free-port';
 
 const timedOut = () => new Error('timed out');
 

@@ -1,0 +1,3 @@
+import { describeServiceFaults } from './service-faults';
+
+describeServiceFaults('redis');

@@ -1,0 +1,87 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { DynamoDbCounterStore } from '../../lib/counter/dynamodb';
+import { type Stack, startStack } from '../support/stack';
+import { ROOMY_TIMEOUT_MS, storeOutcome } from '../support/store-outcome';
+
+const TIMEOUT_MS = 300;
+const KEY = 'faults:count';
+
+// The DynamoDB adapter's client, in this process, against dynalite behind the fault proxy: one
+// keep-alive connection while requests come, a new client after an idle period (the old one
+// closed, its requests left to finish), and the records of outcomes kept small. What each fault
+// does to a call is in store-faults.test.ts.
+describe('Class: DynamoDbCounterStore, its client and its records', () => {
+  let stack: Stack<'dynamodb'>;
+
+  const openStore = async (options: { maxIdleMs?: number; timeoutMs?: number } = {}): Promise<DynamoDbCounterStore> => {
+    const store = await stack.newStore({ timeoutMs: TIMEOUT_MS, ...options });
+    await store.start(KEY, 60_000);
+    return store;
+  };
+
+  beforeAll(async () => {
+    stack = await startStack({ store: 'dynamodb', proxy: true, offline: false });
+  });
+
+  afterEach(() => stack.heal());
+
+  afterAll(async () => {
+    await stack?.stop();
+  });
+
+  it('names the GetItem when a health read on a new connection is never answered, at its timeout', async () => {
+    const store = await openStore();
+    stack.proxy.setNewConnections('hang');
+    stack.proxy.resetAll();
+    await sleep(20); // the client sees its keep-alive socket closed
+    const failed = await storeOutcome(store.ping());
+    expect(failed.error).toBe(`DynamoDB did not answer the GetItem within ${TIMEOUT_MS} ms`);
+    expect(failed.ms).toBeGreaterThanOrEqual(TIMEOUT_MS - 5);
+    expect(failed.ms).toBeLessThan(TIMEOUT_MS + 1_000);
+  });
+
+  it("keeps about one record per instance in the item: each write removes the last one's", async () => {
+    const store = await openStore();
+    for (let i = 0; i < 10; i += 1) await store.increment(KEY);
+    const records = Object.keys((await stack.server.item(KEY)) ?? {}).filter((name) => name.startsWith('outcome:'));
+    expect(records).toHaveLength(1);
+  });
+
+  it('keeps using one connection while requests come within the idle limit', async () => {
+    const store = await openStore();
+    const accepted = stack.proxy.accepted;
+    for (let i = 2; i <= 6; i += 1) expect(await store.increment(KEY)).toBe(i);
+    expect(stack.proxy.accepted).toBe(accepted);
+  });
+
+  it('closes the connection of a client it replaced after an idle period', async () => {
+    const store = await openStore({ maxIdleMs: 50, timeoutMs: ROOMY_TIMEOUT_MS });
+    const before = stack.proxy.connections;
+    await sleep(100);
+    expect(await store.increment(KEY)).toBe(2);
+    await sleep(50);
+    expect(stack.proxy.connections).toBe(before);
+  });
+
+  it('leaves a request in flight on a client it replaces undisturbed', async () => {
+    // Prepare: requests take 120 ms (60 ms each way); the idle limit is 50 ms
+    const store = await openStore({ maxIdleMs: 50, timeoutMs: ROOMY_TIMEOUT_MS });
+    await sleep(100);
+    stack.proxy.setLatency(60);
+    // Act: the first request replaces the idle client; the second, 70 ms later, replaces that one
+    const first = store.increment(KEY);
+    await sleep(70);
+    const second = store.increment(KEY);
+    // Assess
+    expect([await first, await second].sort()).toEqual([2, 3]);
+  });
+
+  it('serves concurrent requests after an idle period with one new client, and every one is counted', async () => {
+    const store = await openStore({ maxIdleMs: 100, timeoutMs: ROOMY_TIMEOUT_MS });
+    await sleep(150);
+    stack.proxy.blackholeExisting();
+    const counts = await Promise.all(Array.from({ length: 20 }, () => store.increment(KEY)));
+    expect([...counts].sort((a, b) => (a ?? 0) - (b ?? 0))).toEqual(Array.from({ length: 20 }, (_, i) => i + 2));
+  });
+});

@@ -1,0 +1,316 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { throttledReply } from '../support/dynalite';
+import type { NewConnections } from '../support/fault-proxy';
+import { type Stack, startStack } from '../support/stack';
+import { ROOMY_TIMEOUT_MS, storeOutcome } from '../support/store-outcome';
+
+// The fault matrix at the adapter layer: each fault done to the connection between an adapter, in
+// this process, and a real store (redis-server, dynalite) behind the fault proxy; run for each
+// store the fault applies to. Each row asserts what the call answers (its number, or the
+// StoreUnavailableError the route turns into a 503, with the message the log gets), its time
+// bound, and what is left in the store once the fault has healed and every held byte has arrived:
+// the next increment then counts on from it, so no number is lost or repeated.
+// What only the whole service shows (store stopped, faults in a burst of concurrent requests) is
+// asserted through serverless-offline in test/e2e/store-outages.test.ts.
+
+type Kind = 'redis' | 'dynamodb';
+/** The store's deadline here: long enough for a busy machine's round trip, short enough to wait out often. */
+const T = 300;
+const KEY = 'faults:count';
+
+/** What the call answers: a number, or a StoreUnavailableError's message (and its cause's name and message). */
+type Answer = { count: number } | { error: string | RegExp; cause?: RegExp };
+
+interface Row {
+  fault: string;
+  /** What is asserted, in words, for the test's name. */
+  says: string;
+  /** The adapter's options; the deadline is T unless a row needs another. */
+  options?: { timeoutMs?: number; maxIdleMs?: number };
+  /** Done to the stack once the window is open at 1 (a promise is waited for). */
+  inject(stack: Stack<Kind>): unknown;
+  /** Done while the call is on its way. */
+  during?(stack: Stack<Kind>): Promise<void>;
+  /** The call: an increment (the default), or a /hello's start. */
+  call?: 'increment' | 'start';
+  /** How long bytes held or delayed by the fault may still take to arrive once it has healed. */
+  lateMs?: number;
+  /** Per store the row applies to: the answer, the time bound [at least, less than] in ms, what is left. */
+  stores: Partial<Record<Kind, { answer: Answer; ms: [number, number]; left: number | [number, number] }>>;
+}
+
+const notAppliedRedis = `Redis did not answer within ${T} ms; reconnecting; the write was not applied, and now cannot be`;
+const notAppliedDynamoDb = `DynamoDB did not answer the UpdateItem within ${T} ms; the write was not applied, and now cannot be`;
+const unknownRedis = `Redis did not answer within ${T} ms; reconnecting, and so did asking whether the write was applied`;
+const unknownDynamoDb = `DynamoDB did not answer the UpdateItem within ${T} ms, and so did asking whether the write was applied`;
+
+/** Every connection reset, and new ones treated as `mode` says, once the reset has reached the adapter. */
+const resetAll = (stack: Stack<Kind>, mode: NewConnections) => {
+  stack.proxy.setNewConnections(mode);
+  stack.proxy.resetAll();
+  return sleep(20);
+};
+
+const ROWS: Row[] = [
+  {
+    fault: 'new connections refused',
+    says: 'fails a /hello at once, saying the connection failed, and changes nothing',
+    inject: (stack) => resetAll(stack, 'refuse'),
+    call: 'start',
+    stores: {
+      redis: {
+        answer: { error: 'Redis connection failed', cause: /ECONNRESET|ECONNREFUSED|closed/ },
+        ms: [0, T],
+        left: 1,
+      },
+      dynamodb: { answer: { error: 'DynamoDB PutItem failed', cause: /ECONNREFUSED|ECONNRESET/ }, ms: [0, T], left: 1 },
+    },
+  },
+  {
+    fault: 'new connections hang',
+    says: 'fails at the deadline, and nothing is sent later on a connection that becomes ready',
+    inject: (stack) => resetAll(stack, 'hang'),
+    stores: {
+      redis: { answer: { error: `Redis connection not ready within ${T} ms` }, ms: [T - 5, 2 * T + 500], left: 1 },
+      // The request was written to a socket that accepted it: whether it landed is unknown.
+      dynamodb: { answer: { error: unknownDynamoDb }, ms: [2 * T - 5, 2 * T + 1_000], left: 1 },
+    },
+  },
+  {
+    fault: 'half-open connection',
+    says: 'fails at the deadline, settled as not applied by a lookup on a new connection',
+    inject: (stack) => stack.proxy.blackholeExisting(),
+    stores: {
+      redis: { answer: { error: notAppliedRedis }, ms: [T - 5, T + 500], left: 1 },
+      dynamodb: { answer: { error: notAppliedDynamoDb }, ms: [T - 5, T + 1_000], left: 1 },
+    },
+  },
+  {
+    fault: 'idle connection dropped by the network',
+    says: 'replaces a connection idle longer than the limit before using it: no error',
+    options: { timeoutMs: ROOMY_TIMEOUT_MS, maxIdleMs: 100 },
+    inject: async (stack) => {
+      await sleep(150);
+      stack.proxy.blackholeExisting();
+    },
+    stores: {
+      redis: { answer: { count: 2 }, ms: [0, 1_000], left: 2 },
+      dynamodb: { answer: { count: 2 }, ms: [0, 1_000], left: 2 },
+    },
+  },
+  {
+    fault: 'every connection reset while idle',
+    says: 'counts on a new connection: no error',
+    inject: (stack) => resetAll(stack, 'forward'),
+    stores: {
+      redis: { answer: { count: 2 }, ms: [0, T], left: 2 },
+      dynamodb: { answer: { count: 2 }, ms: [0, T], left: 2 },
+    },
+  },
+  {
+    fault: 'connection reset under a command on its way',
+    says: 'settles the write as not applied once its deadline has passed',
+    inject: (stack) => stack.proxy.setLatency(50),
+    during: async (stack) => {
+      await sleep(10);
+      stack.proxy.resetAll();
+      stack.proxy.heal(); // new connections are quick
+    },
+    stores: {
+      redis: {
+        answer: { error: 'Redis connection failed; the write was not applied, and now cannot be' },
+        ms: [T - 5, T + 500],
+        left: 1,
+      },
+      dynamodb: {
+        answer: { error: 'DynamoDB UpdateItem failed; the write was not applied, and now cannot be' },
+        ms: [0, T + 1_000],
+        left: 1,
+      },
+    },
+  },
+  {
+    fault: 'latency above the deadline',
+    says: 'fails; Redis refuses the late write, DynamoDB may apply it (the outcome is unknown)',
+    lateMs: 2 * (T + 100),
+    inject: (stack) => {
+      stack.proxy.setLatency(T + 100);
+      return resetAll(stack, 'forward'); // the new connection's handshake is slow too
+    },
+    stores: {
+      redis: { answer: { error: /^Redis / }, ms: [T - 5, 2 * T + 500], left: 1 },
+      dynamodb: { answer: { error: unknownDynamoDb }, ms: [T - 5, 2 * T + 1_000], left: [1, 2] },
+    },
+  },
+  {
+    fault: 'latency below the deadline',
+    says: 'counts, in a round trip or more',
+    inject: (stack) => stack.proxy.setLatency(T / 4),
+    stores: {
+      redis: { answer: { count: 2 }, ms: [T / 2 - 5, T + 500], left: 2 },
+      dynamodb: { answer: { count: 2 }, ms: [T / 2 - 5, T + 1_000], left: 2 },
+    },
+  },
+  {
+    fault: 'connection closed after 20 bytes',
+    says: 'fails, and changes nothing',
+    inject: (stack) => {
+      stack.proxy.setCloseAfterBytes(20);
+      return resetAll(stack, 'forward');
+    },
+    stores: {
+      redis: { answer: { error: 'Redis connection failed' }, ms: [0, T], left: 1 },
+      // The request was cut on its way; so was every lookup.
+      dynamodb: {
+        answer: { error: 'DynamoDB UpdateItem failed, and so did asking whether the write was applied' },
+        ms: [0, 2 * T + 1_000],
+        left: 1,
+      },
+    },
+  },
+  {
+    fault: 'store frozen (SIGSTOP)',
+    says: 'fails once the lookup too has had its time; Redis refuses the write when it resumes, DynamoDB applies it',
+    lateMs: 200,
+    inject: (stack) => stack.server.freeze(),
+    stores: {
+      redis: { answer: { error: unknownRedis }, ms: [2 * T - 5, 2 * T + 500], left: 1 },
+      dynamodb: { answer: { error: unknownDynamoDb }, ms: [2 * T - 5, 2 * T + 1_000], left: 2 },
+    },
+  },
+  {
+    fault: 'command held on its way, delivered after the deadline',
+    says: 'fails at the deadline, and the held write changes nothing when it arrives',
+    lateMs: 200,
+    inject: (stack) => stack.proxy.stallExisting(),
+    stores: {
+      redis: { answer: { error: notAppliedRedis }, ms: [T - 5, T + 500], left: 1 },
+      dynamodb: { answer: { error: notAppliedDynamoDb }, ms: [T - 5, T + 1_000], left: 1 },
+    },
+  },
+  {
+    fault: 'reply lost after the write',
+    says: 'answers the number the write got, read from its record after the deadline',
+    inject: (stack) => stack.proxy.loseRepliesOnExisting(),
+    stores: {
+      redis: { answer: { count: 2 }, ms: [T - 5, T + 500], left: 2 },
+      dynamodb: { answer: { count: 2 }, ms: [T - 5, T + 1_000], left: 2 },
+    },
+  },
+  {
+    fault: "reply lost after a /hello's write",
+    says: 'answers 1',
+    inject: (stack) => stack.proxy.loseRepliesOnExisting(),
+    call: 'start',
+    stores: {
+      redis: { answer: { count: 1 }, ms: [T - 5, T + 500], left: 1 },
+      dynamodb: { answer: { count: 1 }, ms: [T - 5, T + 1_000], left: 1 },
+    },
+  },
+  {
+    fault: 'reply lost, and the lookup refused for a moment',
+    says: 'asks again, and answers the number the write got',
+    inject: (stack) => {
+      stack.proxy.loseRepliesOnExisting();
+      stack.proxy.setNewConnections('refuse');
+    },
+    during: async (stack) => {
+      await sleep(T + 100);
+      stack.proxy.heal();
+    },
+    stores: {
+      redis: { answer: { count: 2 }, ms: [T - 5, 2 * T + 500], left: 2 },
+      dynamodb: { answer: { count: 2 }, ms: [T - 5, 2 * T + 1_000], left: 2 },
+    },
+  },
+  {
+    fault: 'reply lost, and the lookup refused until it gives up',
+    says: 'says the outcome is unknown, no earlier than the deadline; the write was applied',
+    inject: (stack) => {
+      stack.proxy.loseRepliesOnExisting();
+      stack.proxy.setNewConnections('refuse');
+    },
+    stores: {
+      redis: { answer: { error: unknownRedis }, ms: [T - 5, 2 * T + 500], left: 2 },
+      dynamodb: { answer: { error: unknownDynamoDb }, ms: [T - 5, 2 * T + 1_000], left: 2 },
+    },
+  },
+  ...(['ThrottlingException', 'ProvisionedThroughputExceededException', 'RequestLimitExceeded'] as const).map(
+    (exception): Row => ({
+      fault: `DynamoDB throttles (${exception})`,
+      says: 'fails after one attempt (an ADD retried may count twice), saying it was throttled',
+      inject: (stack) => stack.proxy.setCannedReply(throttledReply(exception)),
+      stores: {
+        dynamodb: {
+          answer: {
+            error: `DynamoDB throttled the UpdateItem (${exception}); the table or the item is over its capacity`,
+            cause: new RegExp(`^${exception}: `),
+          },
+          // The SDK's own retries would wait at least 100 ms before a second attempt.
+          ms: [0, 100],
+          left: 1,
+        },
+      },
+    }),
+  ),
+];
+
+describe.each(['redis', 'dynamodb'] as const)(
+  'Fault matrix, in this process: the %s adapter behind the fault proxy',
+  (kind) => {
+    let stack: Stack<Kind>;
+
+    beforeAll(async () => {
+      stack = await startStack({ store: kind, proxy: true, offline: false });
+    });
+
+    afterEach(async () => {
+      await stack.heal();
+    });
+
+    afterAll(async () => {
+      await stack?.stop();
+    });
+
+    it.each(ROWS.filter((row) => row.stores[kind]).map((row) => [row.fault, row.says, row] as const))(
+      '%s: %s',
+      async (_, __, row) => {
+        const expected = row.stores[kind] as NonNullable<Row['stores'][Kind]>;
+        // Prepare: a window open at 1, on a connection the adapter has used.
+        const store = await stack.newStore({ timeoutMs: T, ...row.options });
+        await store.start(KEY, 60_000);
+        await row.inject(stack);
+        // Act
+        const called = storeOutcome(row.call === 'start' ? store.start(KEY, 60_000) : store.increment(KEY));
+        await row.during?.(stack);
+        const outcome = await called;
+        // Assess: the answer and its time
+        if ('count' in expected.answer) {
+          expect({ value: outcome.value, error: outcome.error }).toEqual({
+            value: expected.answer.count,
+            error: undefined,
+          });
+        } else {
+          expect(outcome.error).toEqual(
+            typeof expected.answer.error === 'string'
+              ? expected.answer.error
+              : expect.stringMatching(expected.answer.error),
+          );
+          if (expected.answer.cause)
+            expect(`${outcome.cause?.name}: ${outcome.cause?.message}`).toMatch(expected.answer.cause);
+        }
+        expect(outcome.ms).toBeGreaterThanOrEqual(expected.ms[0]);
+        expect(outcome.ms).toBeLessThan(expected.ms[1]);
+        // ... and what is left once every held or late byte has arrived, from which the next number follows.
+        await stack.heal();
+        await sleep(row.lateMs ?? 0);
+        const left = await stack.stored(KEY);
+        const [least, most] = typeof expected.left === 'number' ? [expected.left, expected.left] : expected.left;
+        expect(left).toBeGreaterThanOrEqual(least);
+        expect(left).toBeLessThanOrEqual(most);
+        expect(await store.increment(KEY)).toBe((left ?? 0) + 1);
+      },
+    );
+  },
+);
