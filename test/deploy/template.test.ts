@@ -185,24 +185,30 @@ describe.each(['dev', 'prod'] as const)('Template: stage %s, packaged offline', 
     });
   });
 
-  it('rolls back on a store outage, not on a transient failure or two (StoreFailuresAlarm)', () => {
-    const alarm = stages[name].resources.StoreFailuresAlarm?.Properties as unknown as AlarmProperties;
-    // One minute of traffic: the ids its metrics read ("metric" if it reads StoreFailures alone).
-    const minute = (failures?: number, requests?: number) => ({ failures, requests, metric: failures });
+  // Every store failure is a 503, which API Gateway counts as a 5xx: both rollback alarms that count
+  // them must tell a blip from an outage the same way.
+  it.each([
+    ['StoreFailuresAlarm', 'failures'],
+    ['ServerErrorRateAlarm', 'errors'],
+  ])('rolls back on a store outage, not on a transient failure or two (%s)', (alarmName, failuresId) => {
+    const alarm = stages[name].resources[alarmName]?.Properties as unknown as AlarmProperties;
+    // One minute of traffic: the ids its metrics read ("metric" if it reads one metric alone).
+    const minute = (failures?: number, requests?: number) => ({ [failuresId]: failures, requests, metric: failures });
     const quiet = minute();
     const minutes = (n: number, failures?: number, requests?: number) => Array(n).fill(minute(failures, requests));
     // One failed request, alone or among many, in any minute of a canary.
     expect(fires(alarm, [minute(1, 1), quiet, quiet, quiet, quiet])).toBe(false);
     expect(fires(alarm, [quiet, minute(1, 2_000), quiet, quiet])).toBe(false);
-    // A blip every minute, or two failures twice.
+    // A blip every minute, or two failures twice, or a 2-second blip across a minute boundary.
     expect(fires(alarm, minutes(10, 1, 100))).toBe(false);
     expect(fires(alarm, [minute(2, 2), minute(2, 2), quiet])).toBe(false);
+    expect(fires(alarm, [minute(2, 60), minute(2, 60), quiet])).toBe(false);
     // A handful among thousands: under 1%.
     expect(fires(alarm, minutes(5, 10, 5_000))).toBe(false);
     // An outage, at low or high traffic, trips it within the 5-minute canary (2 breaching minutes).
     expect(fires(alarm, minutes(2, 5, 5))).toBe(true);
     expect(fires(alarm, minutes(2, 300, 600))).toBe(true);
-    // Failures with no API traffic (the pre-traffic check invokes directly) still count.
+    // Failures with no API traffic counted (the pre-traffic check invokes directly) still count.
     expect(fires(alarm, minutes(2, 3))).toBe(true);
   });
 

@@ -26,20 +26,24 @@ export default function packageStagesOnce(project: TestProject): () => Promise<v
   const folder = mkdtempSync(join(tmpdir(), 'elecle-packages-'));
   project.provide('packagedStagesFolder', folder);
   const stop = new AbortController();
-  const packaging = STAGES.map(async (stage) => {
-    const outcome = await packageStage(stage, join(folder, stage), stop.signal).then(
-      () => ({}),
-      (error: { stdout?: string; stderr?: string; message: string }) => ({
-        error: `${error.message}\n${error.stdout ?? ''}${error.stderr ?? ''}`,
-      }),
-    );
-    // Written whole, then renamed: a file that waits never reads half of it.
-    writeFileSync(join(folder, `${stage}.json.part`), JSON.stringify(outcome));
-    renameSync(join(folder, `${stage}.json.part`), join(folder, `${stage}.json`));
-  });
+  // One stage after the other: `sls package --package DIR` still stages its files in the project's
+  // own .serverless/, so two packagings at once can delete each other's (ENOENT serverless-state.json).
+  const packaging = (async () => {
+    for (const stage of STAGES) {
+      const outcome = await packageStage(stage, join(folder, stage), stop.signal).then(
+        () => ({}),
+        (error: { stdout?: string; stderr?: string; message: string }) => ({
+          error: `${error.message}\n${error.stdout ?? ''}${error.stderr ?? ''}`,
+        }),
+      );
+      // Written whole, then renamed: a file that waits never reads half of it.
+      writeFileSync(join(folder, `${stage}.json.part`), JSON.stringify(outcome));
+      renameSync(join(folder, `${stage}.json.part`), join(folder, `${stage}.json`));
+    }
+  })();
   return async () => {
     stop.abort();
-    await Promise.all(packaging);
+    await packaging;
     rmSync(folder, { recursive: true, force: true });
   };
 }
