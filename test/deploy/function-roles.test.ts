@@ -12,23 +12,26 @@ import { ACCOUNT, allows, loadRoleStack, REGION, RESOURCELESS_ACTIONS, resolve, 
 
 const ROLE_STACK = fileURLToPath(new URL('../../deploy/github-deploy-role.yml', import.meta.url));
 
+/**
+ * What Lambda calls, with the function's role, to manage a VPC function's network interfaces (Lambda
+ * docs, "Giving Lambda functions access to resources in an Amazon VPC"; the managed policy below).
+ */
+const VPC_NETWORK_ACTIONS = [
+  'ec2:CreateNetworkInterface',
+  'ec2:DescribeNetworkInterfaces',
+  'ec2:DescribeSubnets',
+  'ec2:DeleteNetworkInterface',
+  'ec2:AssignPrivateIpAddresses',
+  'ec2:UnassignPrivateIpAddresses',
+];
+
 /** AWS managed policies a stack role may attach, as published in the AWS Managed Policy reference. */
 const MANAGED_POLICIES: Record<string, Statement[]> = {
   // docs.aws.amazon.com/aws-managed-policy/latest/reference/AWSLambdaVPCAccessExecutionRole.html (v3)
   'arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole': [
     {
       Effect: 'Allow',
-      Action: [
-        'logs:CreateLogGroup',
-        'logs:CreateLogStream',
-        'logs:PutLogEvents',
-        'ec2:CreateNetworkInterface',
-        'ec2:DescribeNetworkInterfaces',
-        'ec2:DescribeSubnets',
-        'ec2:DeleteNetworkInterface',
-        'ec2:AssignPrivateIpAddresses',
-        'ec2:UnassignPrivateIpAddresses',
-      ],
+      Action: ['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:PutLogEvents', ...VPC_NETWORK_ACTIONS],
       Resource: '*',
     },
   ],
@@ -51,14 +54,7 @@ function needs(fn: CfnResource): [string, string][] {
   }
   if (properties.VpcConfig) {
     // Lambda docs, "Giving Lambda functions access to resources in an Amazon VPC": the execution role's part.
-    for (const action of [
-      'ec2:CreateNetworkInterface',
-      'ec2:DescribeNetworkInterfaces',
-      'ec2:DescribeSubnets',
-      'ec2:DeleteNetworkInterface',
-      'ec2:AssignPrivateIpAddresses',
-      'ec2:UnassignPrivateIpAddresses',
-    ]) {
+    for (const action of VPC_NETWORK_ACTIONS) {
       pairs.push([action, '*']);
     }
   }
