@@ -82,7 +82,7 @@ export function summaryChart(result: ChartedRun): string {
   const size = {
     height: bottom + 44,
     title: `Answers per second of a chaos run against ${result.store}, by kind, with its faults as a band`,
-    heading: `Chaos run against ${result.store}: answers per second by kind, faults as a band by kind`,
+    heading: `Chaos run against ${result.store}: answers per second by kind, faults by kind`,
   };
   return page(result, size, [
     ...key.svg,
@@ -91,7 +91,7 @@ export function summaryChart(result: ChartedRun): string {
     ...bars,
     ...timeTicks(result.timeline, bottom),
     ...axisTitles(
-      'answers per second',
+      `answers per second (mean of each ${every} s)`,
       plotTop + PLOT_HEIGHT / 2,
       `seconds since the run started (answers counted in ${every}-second buckets)`,
       bottom,

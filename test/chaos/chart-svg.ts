@@ -1,5 +1,8 @@
 // What both drawings of a chaos run share: the page and its heading, the kinds of answer and their
 // colours, the axes, and the time scale.
+// Legible in grayscale and to colour-blind readers: the colours are Okabe and Ito's, one meaning
+// each, the kinds of answer differ in lightness too, and nothing is told apart by colour alone:
+// lanes, fault rows and faults carry their names, fault kinds their shapes, data losses a hatch.
 import type { ChaosResult } from './chaos';
 import type { Operation } from './history';
 
@@ -7,18 +10,41 @@ import type { Operation } from './history';
 export type ChartedRun = Pick<ChaosResult, 'store' | 'seconds' | 'seed' | 'anomalies' | 'timeline'>;
 
 export const WIDTH = 960;
-export const LEFT = 64;
+/** Room on the left for the value axis and for the names of lanes and fault rows. */
+export const LEFT = 150;
 export const RIGHT = WIDTH - 16;
-export const DATA_LOSS_COLOR = '#cf222e';
+/** Faults, whatever their kind: grey, as no answer is. */
+export const FAULT_COLOR = '#6e7781';
+/** Only a fault that loses the data has this colour, always with the hatch of `HATCH`. */
+export const DATA_LOSS_COLOR = '#cc79a7';
 
 const NUMBER = /^Hello ELECLE (\d+)$/;
-export const NUMBER_COLOR = '#1f6feb';
+export const NUMBER_COLOR = '#00406e';
 /** The answers that carry no number, each in its colour (lanes in one chart, stacks in the other). */
 export const LANES = [
-  { outcome: 'expired', label: 'Expired!', color: '#8250df' },
-  { outcome: 'unavailable', label: '503', color: '#cf222e' },
-  { outcome: 'other', label: 'other', color: '#1f2328' },
+  { outcome: 'expired', label: 'Expired!', color: '#56b4e9' },
+  { outcome: 'unavailable', label: '503', color: '#d55e00' },
+  { outcome: 'other', label: 'other', color: '#000000' },
 ] as const;
+
+/** The hatch a data-losing fault is filled with, so it reads without its colour. */
+export const HATCH = 'data-loss-hatch';
+const HATCH_PATTERN = `<defs><pattern id="${HATCH}" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)"><rect width="6" height="6" fill="${DATA_LOSS_COLOR}" fill-opacity="0.35"/><line x1="0" y1="0" x2="0" y2="6" stroke="${DATA_LOSS_COLOR}" stroke-width="3"/></pattern></defs>`;
+
+/** Marker shapes, one per kind of fault in name order (cycling past the last), centred on (0, 0). */
+export const SHAPES = [
+  'M-3.5 -3.5h7v7h-7z', // square
+  'M0 -4.5L4 3.5h-8z', // triangle
+  'M0 -4.5L4.5 0L0 4.5L-4.5 0z', // diamond
+  'M0 4.5L4 -3.5h-8z', // triangle down
+  'M-4 -1.25h2.75v-2.75h2.5v2.75h2.75v2.5h-2.75v2.75h-2.5v-2.75h-2.75z', // plus
+  'M-4.5 0a4.5 4.5 0 1 0 9 0a4.5 4.5 0 1 0 -9 0z', // circle
+  'M-4 -4h8L-4 4h8z', // hourglass
+  'M-4.5 -1.5h9v3h-9z', // bar
+  'M-1.5 -4.5h3v9h-3z', // upright bar
+  'M0 -4.5L4.5 4L-4.5 4zM0 -1L2 2.5h-4z', // open triangle
+  'M-4.5 -4.5h9v9h-9zM-2 -2v4h4v-4z', // open square
+];
 export type Outcome = 'number' | (typeof LANES)[number]['outcome'];
 
 /** The number an answer carried, if it carried one. */
@@ -72,16 +98,22 @@ export function axisTitles(value: string, middle: number, time: string, bottom: 
   ];
 }
 
-/** The whole SVG: heading, the command that reruns the run and what it held, then `body`. */
+/** The time a run started, as `YYYY-MM-DD HH:MM UTC`. */
+export const runDate = (timeline: ChartedRun['timeline']) =>
+  `${new Date(timeline.start).toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+
+/** The whole SVG: heading with the date and seed, the command that reruns the run and what it held, then `body`. */
 export function page(result: ChartedRun, size: { height: number; title: string; heading: string }, body: string[]) {
-  const { height, title, heading } = size;
+  const { height, title } = size;
   const { faults, operations } = result.timeline;
+  const heading = `${size.heading} (${runDate(result.timeline)}, seed ${result.seed})`;
   const command = `npm run chaos -- --minutes ${result.seconds / 60} --store ${result.store} --seed ${result.seed}`;
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" viewBox="0 0 ${WIDTH} ${height}" font-family="system-ui, -apple-system, 'Segoe UI', Helvetica, Arial, sans-serif" font-size="12" fill="#1f2328">`,
     `<title>${title}</title>`,
     // White behind everything: GitHub's dark theme would otherwise show dark text on dark.
     `<rect width="${WIDTH}" height="${height}" fill="#ffffff"/>`,
+    HATCH_PATTERN,
     `<text x="12" y="22" font-size="15" font-weight="600">${heading}</text>`,
     `<text x="12" y="40" fill="#57606a">${command}: ${operations.length.toLocaleString('en-US')} answers, ${faults.length} faults, ${result.anomalies.length} anomalies</text>`,
     ...body,
@@ -93,6 +125,7 @@ export function page(result: ChartedRun, size: { height: number; title: string; 
 /** A swatch and its label; without a colour, just the label. */
 export interface LegendEntry {
   label: string;
+  /** A colour, or `url(#...)` for a pattern. */
   color?: string;
 }
 

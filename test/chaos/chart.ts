@@ -5,7 +5,8 @@ import { summaryChart } from './chart-summary';
 import {
   axisTitles,
   type ChartedRun,
-  DATA_LOSS_COLOR,
+  FAULT_COLOR,
+  HATCH,
   LANES,
   LEFT,
   NUMBER_COLOR,
@@ -24,7 +25,6 @@ export type { ChartedRun } from './chart-svg';
 const PLOT_TOP = 104; // title, subtitle, legend, then the fault labels inside the shading
 const PLOT_HEIGHT = 260;
 const LANE_HEIGHT = 16;
-const FAULT_COLOR = '#bf8700';
 /** How far apart a fault label (12 px text turned on its side) needs the next one to start. */
 const LABEL_WIDTH = 14;
 /** Beyond this a 2-second window is narrower than a label, and its climbing numbers a smear. */
@@ -64,10 +64,11 @@ function answerByAnswerChart(result: ChartedRun): string {
 
   const shading = faults.map((fault) => {
     const [x1, x2] = [x(fault.start), x(fault.end)];
-    const color = fault.dataLoss ? DATA_LOSS_COLOR : FAULT_COLOR;
+    // A data loss hatched, so that it reads without its colour.
+    const fill = fault.dataLoss ? `fill="url(#${HATCH})"` : `fill="${FAULT_COLOR}" fill-opacity="0.16"`;
     return [
-      `<rect class="fault" x="${x1.toFixed(1)}" y="${PLOT_TOP}" width="${(x2 - x1).toFixed(1)}" height="${bottom - PLOT_TOP}" fill="${color}" fill-opacity="0.14"/>`,
-      `<text class="fault-label" transform="translate(${(x1 + 3).toFixed(1)} ${PLOT_TOP + 4}) rotate(90)" fill="${color}">${fault.kind}</text>`,
+      `<rect class="fault" x="${x1.toFixed(1)}" y="${PLOT_TOP}" width="${(x2 - x1).toFixed(1)}" height="${bottom - PLOT_TOP}" ${fill}/>`,
+      `<text class="fault-label" transform="translate(${(x1 + 3).toFixed(1)} ${PLOT_TOP + 4}) rotate(90)" fill="#1f2328">${fault.kind}</text>`,
     ].join('');
   });
   const byOutcome = (wanted: Outcome) => operations.filter((op) => outcome(op) === wanted);
@@ -81,19 +82,20 @@ function answerByAnswerChart(result: ChartedRun): string {
       `v${LANE_HEIGHT - 4}`,
     );
     return [
-      `<text x="${LEFT - 6}" y="${laneTop(i) + 12}" text-anchor="end" fill="${color}">${label}</text>`,
+      // The name in dark text beside its colour: a light colour would not read as text.
+      `<text x="${LEFT - 24}" y="${laneTop(i) + 12}" text-anchor="end">${label}</text><rect x="${LEFT - 18}" y="${laneTop(i) + 2}" width="12" height="${LANE_HEIGHT - 4}" fill="${color}"/>`,
       `<path class="${lane}" d="${ticks}" stroke="${color}" stroke-width="1"/>`,
     ].join('');
   });
   const legend = [
     `<circle cx="${LEFT + 4}" cy="64" r="3" fill="${NUMBER_COLOR}"/><text x="${LEFT + 12}" y="68">Hello ELECLE n, at n</text>`,
-    `<rect x="${LEFT + 150}" y="58" width="14" height="12" fill="${FAULT_COLOR}" fill-opacity="0.25"/><text x="${LEFT + 170}" y="68">fault, labelled by kind</text>`,
-    `<rect x="${LEFT + 330}" y="58" width="14" height="12" fill="${DATA_LOSS_COLOR}" fill-opacity="0.25"/><text x="${LEFT + 350}" y="68">fault that loses the data (early Expired! allowed)</text>`,
+    `<rect x="${LEFT + 150}" y="58" width="14" height="12" fill="${FAULT_COLOR}" fill-opacity="0.3"/><text x="${LEFT + 170}" y="68">fault, labelled by kind</text>`,
+    `<rect x="${LEFT + 330}" y="58" width="14" height="12" fill="url(#${HATCH})"/><text x="${LEFT + 350}" y="68">hatched: a fault that loses the data (early Expired! allowed)</text>`,
   ];
   const size = {
     height: bottom + 44,
     title: `Answers of a chaos run against ${result.store} over time, with its faults shaded`,
-    heading: `Chaos run against ${result.store}: every answer over time, faults shaded`,
+    heading: `Chaos run against ${result.store}: every answer over time`,
   };
   return page(result, size, [
     ...legend,

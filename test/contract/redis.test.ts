@@ -5,8 +5,9 @@ import { RedisCounterStore } from '../../lib/counter/redis';
 import { TestRedisServer } from '../support/redis-server';
 import { describeCounterStoreContract } from './counter-store-contract';
 
-// REDIS_URL points the suite at a Redis of your own; without it the tests start redis-server.
-const givenUrl = process.env.REDIS_URL;
+// TEST_REDIS_URL points the suite at a Redis of your own; without it the tests start redis-server.
+// Not REDIS_URL: one exported for `npm start` must not send the tests to the Redis it names.
+const givenUrl = process.env.TEST_REDIS_URL;
 let server: TestRedisServer | undefined;
 const redisUrl = async () => {
   if (givenUrl) return givenUrl;

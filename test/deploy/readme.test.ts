@@ -115,10 +115,10 @@ describe('docs/deploying.md "Deploy to AWS": the role stacks', () => {
 });
 
 describe('"Deploy to AWS": the walkthrough and the README name one region', () => {
-  /** Steps 1 to 5: from "1. Prerequisites" to "Not checked here". */
+  /** Steps 1 to 4: from "Before you start" to "Not checked here". */
   const walkthrough = () => {
     const text = deploySection();
-    return text.slice(text.indexOf('**1. Prerequisites.**'), text.indexOf('**Not checked here**'));
+    return text.slice(text.indexOf('**Before you start.**'), text.indexOf('**Not checked here**'));
   };
   /** Every `aws ...` and `npx sls ...` command in the code blocks and inline code of `markdown`, continuation lines joined. */
   const awsCommands = (markdown = walkthrough()) => {

@@ -43,23 +43,33 @@ describe('Function: chaosChart, for a long run', () => {
 
     // Assess
     expect(svg).not.toContain('fault-label');
-    for (const kind of KINDS) expect(texts(svg).filter((text) => text.includes(kind))).toHaveLength(1);
-    expect(svg.match(/<rect class="fault"/g)).toHaveLength(faults.length);
+    for (const kind of KINDS) expect(texts(svg).filter((text) => text.startsWith(`${kind} (`))).toHaveLength(1);
+    expect(svg.match(/<g class="fault"/g)).toHaveLength(faults.length);
   });
 
-  it('has a legend entry for each kind of fault held, with its count, in the colour of its faults in the band', () => {
+  it('names each kind of fault on its row with its count, and draws its faults there in its own shape', () => {
     const svg = chaosChart(tenMinutes);
     const held = tally(faults.map((fault) => fault.kind));
-    const colors = KINDS.map((kind) => {
-      const swatch = svg.match(new RegExp(`<rect [^>]*/><text[^>]*>${kind} \\((\\d+)\\)</text>`));
-      expect(Number(swatch?.[1])).toBe(held.get(kind));
-      const color = attribute(swatch?.[0] ?? '', 'fill');
-      const band = svg.match(new RegExp(`<rect class="fault"[^>]*><title>${kind} `, 'g')) ?? [];
-      expect(band).toHaveLength(held.get(kind) ?? 0);
-      expect(new Set(band.map((fault) => attribute(fault, 'fill')))).toEqual(new Set([color]));
-      return color;
+    const shapes = KINDS.map((kind) => {
+      const label = svg.match(new RegExp(`<text[^>]*>${kind} \\((\\d+)\\)</text><path [^>]*d="([^"]*)"`));
+      expect(Number(label?.[1])).toBe(held.get(kind));
+      const drawn = [
+        ...svg.matchAll(new RegExp(`<g class="fault" data-kind="${kind}">.*?<path [^>]*d="([^"]*)"`, 'g')),
+      ];
+      expect(drawn).toHaveLength(held.get(kind) ?? 0);
+      expect(new Set(drawn.map(([, shape]) => shape))).toEqual(new Set([label?.[2]]));
+      return label?.[2];
     });
-    expect(new Set(colors).size).toBe(KINDS.length);
+    expect(new Set(shapes).size).toBe(KINDS.length);
+  });
+
+  it('tells fault kinds apart by row and shape, not colour: every fault that keeps the data is one grey', () => {
+    const svg = chaosChart(tenMinutes);
+    const kept = [...svg.matchAll(/<g class="fault" data-kind="[^"]*">.*?<\/g>/g)]
+      .map(([group]) => group)
+      .filter((group) => !faults.find((fault) => group.includes(`<title>${fault.kind} `) && fault.dataLoss));
+    const fills = new Set(kept.flatMap((group) => [...group.matchAll(/ fill="([^"]*)"/g)].map(([, fill]) => fill)));
+    expect(fills).toEqual(new Set(['#6e7781']));
   });
 
   it('counts every answer once: the buckets add up to the answers of each kind', () => {

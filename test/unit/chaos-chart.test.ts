@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ChaosResult } from '../chaos/chaos';
 import { chaosChart } from '../chaos/chart';
+import { DATA_LOSS_COLOR, FAULT_COLOR, LANES, NUMBER_COLOR } from '../chaos/chart-svg';
 import type { Operation } from '../chaos/history';
 import { syntheticChaosRun } from '../support/synthetic-chaos-run';
 
@@ -46,7 +47,7 @@ const marksOf = (svg: string, name: string) => {
 const attribute = (element: string | undefined, name: string) => element?.match(new RegExp(` ${name}="([^"]*)"`))?.[1];
 
 describe('Function: chaosChart', () => {
-  it('shades each fault from its start to its end, labelled with its kind, data losses in their own colour', () => {
+  it('shades each fault from its start to its end, labelled with its kind, data losses hatched', () => {
     // Act
     const svg = chaosChart(run);
 
@@ -60,7 +61,8 @@ describe('Function: chaosChart', () => {
     expect(Number(attribute(kill, 'x'))).toBeLessThan(Number(attribute(latency, 'x')));
     // Held 1 s and 1.5 s.
     expect(Number(attribute(latency, 'width')) / Number(attribute(kill, 'width'))).toBeCloseTo(1.5, 1);
-    expect(attribute(kill, 'fill')).not.toBe(attribute(latency, 'fill'));
+    expect(attribute(kill, 'fill')).toBe('url(#data-loss-hatch)');
+    expect(attribute(latency, 'fill')).toBe(FAULT_COLOR);
   });
 
   it('draws one mark per answer: numbers as dots, Expired!, 503 and other answers in their lanes', () => {
@@ -88,5 +90,27 @@ describe('Function: chaosChart', () => {
     expect(chaosChart(run)).toContain(
       'npm run chaos -- --minutes 0.2 --store redis --seed 42: 7 answers, 2 faults, 0 anomalies',
     );
+  });
+
+  it('names the date and time the run started and its seed in the heading', () => {
+    // START is 2027-01-15 08:00 UTC.
+    expect(chaosChart(run)).toMatch(/<text [^>]*font-weight="600">[^<]*\(2027-01-15 08:00 UTC, seed 42\)<\/text>/);
+  });
+
+  it('gives each colour one meaning: the answers, faults and data losses share none', () => {
+    const answers = [NUMBER_COLOR, ...LANES.map((lane) => lane.color)];
+    const all = [...answers, FAULT_COLOR, DATA_LOSS_COLOR];
+    expect(new Set(all.map((color) => color.toLowerCase())).size).toBe(all.length);
+  });
+
+  it('keeps the kinds of answer apart in grayscale: their lightness differs by an eighth of the scale or more', () => {
+    // Rec. 601 luma, as a grayscale print or filter turns a colour into grey.
+    const luma = (hex: string) => {
+      const [r, g, b] = [1, 3, 5].map((i) => Number.parseInt(hex.slice(i, i + 2), 16));
+      return 0.299 * (r ?? 0) + 0.587 * (g ?? 0) + 0.114 * (b ?? 0);
+    };
+    const greys = [NUMBER_COLOR, ...LANES.map((lane) => lane.color)].map(luma).sort((a, b) => a - b);
+    const gaps = greys.slice(1).map((grey, i) => grey - (greys[i] as number));
+    expect(Math.min(...gaps)).toBeGreaterThanOrEqual(255 / 8);
   });
 });
