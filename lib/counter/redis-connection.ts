@@ -14,6 +14,12 @@ export interface RedisConnectionOptions {
   clientOptions?: RedisOptions | undefined;
 }
 
+/** A store's own step in opening a connection, after the handshake and before any request may use it. */
+export type ConnectionSetUp = (connection: RedisConnection) => Promise<void>;
+
+/** How ioredis refuses a command it did not write (`enableOfflineQueue: false`, the socket not writable). */
+const NOT_WRITTEN = "Stream isn't writeable";
+
 /**
  * ioredis's own timers (`commandTimeout`, `socketTimeout`, `connectTimeout`) fire late in a busy
  * process and then fail commands whose replies have already arrived; its reconnect loop keeps a
@@ -42,13 +48,18 @@ export class RedisConnector {
   /** REDIS_URL's password, as ioredis sends it in AUTH: never logged. */
   readonly #password: string;
   readonly #prepare: (client: Redis) => void;
+  readonly #setUp: ConnectionSetUp | undefined;
   #current: RedisConnection | undefined;
   #closed = false;
 
-  /** `prepare` defines the store's commands on each new client. */
-  constructor(options: RedisConnectionOptions, prepare: (client: Redis) => void) {
+  /**
+   * `prepare` defines the store's commands on each new client; `setUp`, when given, is part of each
+   * connection's ready check: a connection is handed out only once it has succeeded.
+   */
+  constructor(options: RedisConnectionOptions, prepare: (client: Redis) => void, setUp?: ConnectionSetUp) {
     this.#options = options;
     this.#prepare = prepare;
+    this.#setUp = setUp;
     this.#health = new ConnectionHealth(redactUrl(options.url));
     this.#password = decodeURIComponent(new URL(options.url).password);
     this.#current = this.#open();
@@ -64,6 +75,10 @@ export class RedisConnector {
     if (connection && !connection.retired && connection.idleMs() > this.#options.maxIdleMs) {
       // A frozen Lambda instance or a quiet network may have lost this connection without a word.
       logger.debug('replacing an idle Redis connection', { idleMs: connection.idleMs() });
+      connection.retire();
+    }
+    if (connection?.verified && !connection.retired && !connection.writable) {
+      // Its socket has ended (Redis or the network closed it) before ioredis said so: a new one.
       connection.retire();
     }
     if (!connection || connection.retired) {
@@ -97,17 +112,18 @@ export class RedisConnector {
       timeoutMs: this.#options.timeoutMs,
       health: this.#health,
       password: this.#password,
+      setUp: this.#setUp,
     });
   }
 }
 
 /** One TCP connection to Redis, from connect to retirement. It is never reconnected: a new one replaces it. */
 export class RedisConnection {
-  /** Resolves once the connection has passed the ready check in the right database. */
+  /** Resolves once the connection has passed the ready check in the right database, and the store's set-up. */
   readonly opened: Promise<void>;
   /** Counts the steps a connection attempt has made, so a slow but moving attempt is not abandoned. */
   steps = 0;
-  /** Set once `opened` resolved: the connection is in the right database. */
+  /** Set once `opened` resolved: the connection is in the right database, and set up. */
   verified = false;
   retired = false;
   #lastUsedAt = Date.now();
@@ -117,18 +133,47 @@ export class RedisConnection {
 
   constructor(
     readonly client: Redis,
-    { timeoutMs, health, password }: { timeoutMs: number; health: ConnectionHealth; password: string },
+    {
+      timeoutMs,
+      health,
+      password,
+      setUp,
+    }: { timeoutMs: number; health: ConnectionHealth; password: string; setUp?: ConnectionSetUp | undefined },
   ) {
     this.#timeoutMs = timeoutMs;
     this.#health = health;
     this.#password = password;
-    this.opened = this.#readyCheck();
+    this.opened = this.#readyCheck().then(async () => {
+      if (setUp) await this.#setUp(setUp);
+      this.verified = true;
+      health.ready();
+    });
     // A rejection nobody awaits (no request was waiting) is expected, not a crash.
     this.opened.catch(() => {});
   }
 
   idleMs(): number {
     return Date.now() - this.#lastUsedAt;
+  }
+
+  /**
+   * Whether a command given to ioredis now is written to the socket. When it is not (the socket has
+   * ended, or closed), ioredis refuses it without sending it: nothing can have been applied.
+   */
+  get writable(): boolean {
+    const { stream, status } = this.client;
+    return status === 'ready' && stream !== undefined && stream.writable && !stream.writableEnded;
+  }
+
+  /** The store's set-up, its failure a StoreUnavailableError: nothing a request asked for was sent yet. */
+  async #setUp(setUp: ConnectionSetUp): Promise<void> {
+    try {
+      await setUp(this);
+    } catch (error) {
+      if (error instanceof StoreUnavailableError) throw this.fail(error);
+      const problem = isReplyError(error) ? explainReplyError(error.message).problem : 'Redis connection failed';
+      throw this.fail(new StoreUnavailableError(problem, { cause: error }));
+    }
   }
 
   /**
@@ -145,6 +190,11 @@ export class RedisConnection {
       return reply;
     } catch (error) {
       if (error instanceof StoreUnavailableError) throw error;
+      if (error instanceof Error && error.message.startsWith(NOT_WRITTEN)) {
+        // ioredis refused it without writing it (the socket had ended): it cannot have run.
+        this.retire();
+        throw new StoreUnavailableError('Redis connection closed before the command was sent', { cause: error });
+      }
       if (!isReplyError(error)) {
         // Written, maybe run, maybe still on its way: a connection closed under it is not one Redis closed.
         this.retire();
@@ -209,8 +259,6 @@ export class RedisConnection {
       });
       client.once('ready', () => {
         if (refusedDatabase === undefined) {
-          this.verified = true;
-          health.ready();
           resolve();
           return;
         }
