@@ -3,7 +3,8 @@
 // prints one table row per store and every anomaly the history checker found. Exit 1 on any.
 // --chart (with one --store) draws the run: every answer over time, the faults shaded; a long run
 // as answers per second by kind, the faults as a band by kind (test/chaos/chart.ts says when).
-// --log (with one --store) keeps the service's WARN and ERROR lines: each lost reply and how it settled.
+// --log (with one --store) keeps the service's WARN and ERROR lines (each lost reply and how it
+// settled), then each fault as a JSON line {fault, start, end}.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';

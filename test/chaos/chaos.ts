@@ -12,7 +12,7 @@ export interface ChaosOptions {
   seed: number;
   /** Called with each fault as it is applied. */
   onFault?: (name: string) => void;
-  /** Writes the service's log (its WARN and ERROR lines) to this file. */
+  /** Writes the service's log (its WARN and ERROR lines) to this file, then one line per fault held. */
   logFile?: string | undefined;
 }
 
@@ -100,7 +100,10 @@ export async function runChaos({ store, seconds, seed, onFault, logFile }: Chaos
     const [epochs] = await Promise.all([load, injecting, watching]);
     stallWatch.stop();
     const end = Date.now();
-    if (logFile) writeFileSync(logFile, offline.output());
+    if (logFile) {
+      const faultLines = spans.map((span) => JSON.stringify({ fault: span.kind, start: span.start, end: span.end }));
+      writeFileSync(logFile, `${offline.output()}\n${faultLines.join('\n')}\n`);
+    }
     const log = serviceLog(offline.output());
     const anomalies = checkHistory(epochs, {
       windowMs: WINDOW_SECONDS * 1000,

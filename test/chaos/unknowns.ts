@@ -72,8 +72,9 @@ const STRIKE_EXISTING = new Set([
 ]);
 
 /**
- * The fault that explains each unknown outcome, or undefined when none does. Its lookup window is
- * the timeout before it was answered; the write went out at most two timeouts before that.
+ * The fault that explains an unknown outcome, or undefined when none does. Its lookup window is
+ * the timeout before it was answered (give or take the tolerance); the write went out at most two
+ * timeouts before that.
  */
 export function explainUnknown(
   unknown: UnknownOutcome,
@@ -81,7 +82,7 @@ export function explainUnknown(
   stalls: Stall[],
   { timeoutMs, toleranceMs }: LabelOptions,
 ): Explained | undefined {
-  const lookupFrom = unknown.at - timeoutMs - toleranceMs;
+  const lookupFrom = unknown.at - timeoutMs;
   const lookupTo = unknown.at;
   if (unknown.reason === 'record-destroyed') {
     const writtenFrom = unknown.at - 3 * timeoutMs - toleranceMs;
@@ -106,7 +107,9 @@ export function explainUnknown(
 /** The reason the service's log line gives for an unknown outcome. */
 export function unknownReason(message: string): UnknownReason {
   if (message.includes('so did asking whether the write was applied')) return 'lookup-failed';
-  if (message.includes('record of outcomes was destroyed')) return 'record-destroyed';
+  // "... is gone (evicted?)": the wording before the rings were created with their connections,
+  // so that a run of an older commit is labelled alike.
+  if (/record of outcomes (was destroyed|is gone)/.test(message)) return 'record-destroyed';
   return 'other';
 }
 

@@ -88,6 +88,9 @@ describe('Function: unknownReason', () => {
         "Redis connection failed, and its connection's record of outcomes was destroyed (flushed, evicted, or lost with the store's data)",
       ),
     ).toBe('record-destroyed');
+    expect(unknownReason("Redis connection failed, and its connection's record of outcomes is gone (evicted?)")).toBe(
+      'record-destroyed',
+    );
     expect(unknownReason("Redis connection failed, and later writes have taken its record's place")).toBe('other');
   });
 });
