@@ -88,11 +88,16 @@ export class RedisConnector {
     if (connection.verified) return connection;
     const { timeoutMs } = this.#options;
     const opening = connection;
+    // A request that joins an attempt under way waits only for what is left of the attempt's own
+    // time: an attempt that hung in a fault that has since healed is then given up when it is due,
+    // and the next request (a lookup asking again) opens a new one, instead of waiting a full
+    // timeout more on it.
     await withinDeadline(
       opening.opened,
       timeoutMs,
       () => opening.fail(new StoreUnavailableError(`Redis connection not ready within ${timeoutMs} ms`)),
       () => opening.steps,
+      Math.max(0, opening.lastStepAt + timeoutMs - Date.now()),
     );
     return opening;
   }
@@ -123,6 +128,8 @@ export class RedisConnection {
   readonly opened: Promise<void>;
   /** Counts the steps a connection attempt has made, so a slow but moving attempt is not abandoned. */
   steps = 0;
+  /** When the attempt began or last made a step (epoch ms). */
+  lastStepAt = Date.now();
   /** Set once `opened` resolved: the connection is in the right database, and set up. */
   verified = false;
   retired = false;
@@ -214,6 +221,11 @@ export class RedisConnection {
     return error;
   }
 
+  #step(): void {
+    this.steps += 1;
+    this.lastStepAt = Date.now();
+  }
+
   retire(): void {
     if (this.retired) return;
     this.retired = true;
@@ -230,20 +242,12 @@ export class RedisConnection {
       // A host name's DNS lookup is a step too: in a container (REDIS_URL=redis://redis:6379) on a
       // busy machine it can take longer than the timeout. The socket exists once 'connecting' has
       // been emitted and the connector's promise has settled: look for it after this turn.
-      client.once('connecting', () =>
-        setImmediate(() =>
-          client.stream?.once('lookup', () => {
-            this.steps += 1;
-          }),
-        ),
-      );
+      client.once('connecting', () => setImmediate(() => client.stream?.once('lookup', () => this.#step())));
       client.on('connect', () => {
-        this.steps += 1;
+        this.#step();
         // Each reply of the handshake (CLIENT SETINFO, SELECT, INFO) is a step too: in a busy
         // process they can take several event-loop turns, each longer than the timeout.
-        const step = () => {
-          this.steps += 1;
-        };
+        const step = () => this.#step();
         client.stream.on('data', step);
         client.once('ready', () => client.stream.off('data', step));
       });
