@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { askUntilAnswered, countedNumbers, timedGet } from '../support/answers';
+import { throttledReply } from '../support/dynalite';
 import { type Stack, startStack } from '../support/stack';
 
 // The fault matrix at the service layer: the faults only the whole service shows, through real
@@ -135,7 +136,12 @@ export function describeServiceFaults(kind: Kind): void {
       proxy.loseRepliesOnExisting();
       proxy.setNewConnections('refuse');
       const lost = await timedGet(offline, '/hello/again');
-      proxy.resetAll(); // the next request's connection too: it is refused at once
+      proxy.heal();
+      // Then a refusal that surely changed nothing: Redis refuses the connection before anything is
+      // sent on it (a refused HTTP connection may have carried the request); DynamoDB throttles.
+      if (kind === 'redis') proxy.setNewConnections('refuse');
+      else proxy.setCannedReply(throttledReply('ThrottlingException'));
+      proxy.resetAll();
       const refused = await timedGet(offline, '/hello/again');
       proxy.heal();
       const [next] = countedNumbers(await askUntilAnswered(offline, '/hello/again'));
