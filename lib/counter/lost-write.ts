@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { OutcomeUnknownError, type ReplyLostError, StoreUnavailableError } from '../errors';
 import { logger } from '../telemetry';
+import { withinDeadline } from './deadline';
 
 /**
  * A write whose reply is lost may or may not have been applied. Each adapter makes every write
@@ -37,9 +38,9 @@ const PAUSE_BEFORE_ASKING_AGAIN_MS = 50;
 /**
  * What became of a write whose reply was lost: the number it got when the store applied it, else a
  * StoreUnavailableError that is exact (nothing was changed, and nothing will be). The lookup is
- * first sent at `from` (epoch ms) and, when it fails, sent again until `until`: a reset often comes
- * with a moment of refused connections. Only when no lookup succeeds, or the record cannot tell, is
- * the outcome unknown: an OutcomeUnknownError.
+ * first sent at `from` (epoch ms) and, when it fails, sent again until `until`, when the last one
+ * is given up: a reset often comes with a moment of refused connections. Only when no lookup
+ * succeeds, or the record cannot tell, is the outcome unknown: an OutcomeUnknownError.
  */
 export async function settleLostWrite(
   lost: ReplyLostError,
@@ -50,7 +51,14 @@ export async function settleLostWrite(
   for (;;) {
     let lookup: Lookup;
     try {
-      lookup = await lookUp();
+      // A lookup still unanswered at `until` is given up: the 503 comes in its bounded time, and
+      // the window asked about is the one this says (a connection attempt that keeps moving would
+      // otherwise be given more).
+      lookup = await withinDeadline(
+        lookUp(),
+        Math.max(0, until - Date.now()),
+        () => new StoreUnavailableError(`no answer to the lookup before ${new Date(until).toISOString()}`),
+      );
     } catch (error) {
       lastError = error;
       if (Date.now() + PAUSE_BEFORE_ASKING_AGAIN_MS >= until) break;

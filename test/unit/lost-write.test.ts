@@ -124,6 +124,20 @@ describe('Function: settleLostWrite', () => {
   });
 });
 
+describe('Function: settleLostWrite, a lookup that never answers', () => {
+  it('is given up at `until`, unknown, however long the lookup itself would wait', async () => {
+    const now = Date.now();
+    const lookUp = () => new Promise<Lookup>(() => {});
+    const outcome = await settled(settleLostWrite(lost(), { store: 'Redis', lookUp, from: now, until: now + 100 }));
+    expect(outcome).toMatchObject({
+      error: 'OutcomeUnknownError',
+      message: 'Redis did not answer within 100 ms, and so did asking whether the write was applied',
+    });
+    expect(Date.now() - now).toBeGreaterThanOrEqual(99);
+    expect(Date.now() - now).toBeLessThan(100 + 150);
+  });
+});
+
 describe('Function: newWriteId', () => {
   it("never returns the same id twice, each starting with the process's own 11 characters", () => {
     const ids = Array.from({ length: 1_000 }, () => newWriteId());
