@@ -49,7 +49,9 @@ const baseClient = redis.client();
 // reorganised), and whether its writes record outcomes in a ring (the same arguments as this tree's).
 const baseScripts = ['lib/counter/redis.ts', 'lib/counter/redis-scripts.ts']
   .map((path) => join(baseTree, path))
-  .filter((path) => existsSync(path) && readFileSync(path, 'utf8').includes('export function defineCounterCommands'))[0];
+  .filter(
+    (path) => existsSync(path) && readFileSync(path, 'utf8').includes('export function defineCounterCommands'),
+  )[0];
 if (!baseScripts) throw new Error(`${values.base} defines no defineCounterCommands in lib/counter/`);
 const baseRedis = (await import(baseScripts)) as { defineCounterCommands(c: typeof client): void };
 const baseRecordsOutcomes = readFileSync(baseScripts, 'utf8').includes('ringKey');
