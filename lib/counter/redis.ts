@@ -232,7 +232,10 @@ export class RedisCounterStore implements CounterStore {
     try {
       const args = writeArguments({ counterKey, ringKey, deadline, seq, refresh, windowMs });
       reply = await connection.reply(connection.client[script](...args));
-      if (refresh === '1') ring.renewedAt.set(counterKey, deadline - this.#timeoutMs);
+      // A script that recorded (not a closed window, not past its deadline) renewed the ring's expiry.
+      if (refresh === '1' && reply !== null && reply !== PAST_DEADLINE) {
+        ring.renewedAt.set(counterKey, deadline - this.#timeoutMs);
+      }
     } catch (error) {
       if (!(error instanceof ReplyLostError)) throw error;
       return settleLostWrite(error, {
