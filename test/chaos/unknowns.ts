@@ -39,6 +39,8 @@ export interface Stall {
 export type Explanation =
   | 'record destroyed'
   | 'store unreachable for the whole lookup'
+  /** An attempt begun while new connections hung (or latency held them) outlasted the fault. */
+  | 'lookup waited on an attempt begun in the fault'
   | "fault on the lookup's connection"
   | 'harness stalled';
 
@@ -93,9 +95,13 @@ export function explainUnknown(
   const inForceAtStart = (f: HeldFault) => f.start <= lookupFrom + toleranceMs && f.end >= lookupFrom;
   const spans = (f: HeldFault) => inForceAtStart(f) && f.end >= lookupTo - toleranceMs;
   const unreachable = faults.find(
-    (f) => (UNREACHABLE_THROUGHOUT.has(f.kind) && spans(f)) || (HANGS_AN_ATTEMPT.has(f.kind) && inForceAtStart(f)),
+    (f) => (UNREACHABLE_THROUGHOUT.has(f.kind) || HANGS_AN_ATTEMPT.has(f.kind)) && spans(f),
   );
   if (unreachable) return { by: 'store unreachable for the whole lookup', fault: unreachable.kind };
+  // Healed during the window, but an attempt begun in it still took the window to fail: explained,
+  // and told apart, since a new attempt after the fault would have been answered.
+  const hung = faults.find((f) => HANGS_AN_ATTEMPT.has(f.kind) && inForceAtStart(f));
+  if (hung) return { by: 'lookup waited on an attempt begun in the fault', fault: hung.kind };
   const struck = faults.find(
     (f) => STRIKE_EXISTING.has(f.kind) && f.start >= lookupFrom - toleranceMs && f.start <= lookupTo,
   );

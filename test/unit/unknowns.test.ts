@@ -19,7 +19,7 @@ const by = (...args: Parameters<typeof explainUnknown>) => explainUnknown(...arg
 
 describe('Function: explainUnknown', () => {
   it('names the fault that explains it', () => {
-    expect(explainUnknown(lookupFailed, [fault('hang-new', 9_000, 9_500)], [], OPTIONS)).toEqual({
+    expect(explainUnknown(lookupFailed, [fault('hang-new', 9_000, 10_000)], [], OPTIONS)).toEqual({
       by: 'store unreachable for the whole lookup',
       fault: 'hang-new',
     });
@@ -43,9 +43,12 @@ describe('Function: explainUnknown', () => {
     }
   });
 
-  it('explains failed lookups by hanging connections or latency in force when the lookups began', () => {
-    expect(by(lookupFailed, [fault('hang-new', 9_000, 9_500)], [], OPTIONS)).toBe(
+  it('explains failed lookups by hanging connections or latency in force when the lookups began, told apart when the fault healed within the window', () => {
+    expect(by(lookupFailed, [fault('hang-new', 9_000, 10_000)], [], OPTIONS)).toBe(
       'store unreachable for the whole lookup',
+    );
+    expect(by(lookupFailed, [fault('hang-new', 9_000, 9_600)], [], OPTIONS)).toBe(
+      'lookup waited on an attempt begun in the fault',
     );
     expect(by(lookupFailed, [fault('latency', 9_300, 11_000)], [], OPTIONS)).toBe(
       'store unreachable for the whole lookup',
