@@ -36,6 +36,43 @@ export function newWriteId(): string {
 const PAUSE_BEFORE_ASKING_AGAIN_MS = 50;
 
 /**
+ * The lookup, asked a second time, in parallel, when the first has not answered within `afterMs`:
+ * the first answer wins, and it fails only when both have. A first attempt on a connection that
+ * hangs (new connections left hanging in a fault that has since healed) then does not take the
+ * whole window: the second goes out on another connection. Only for lookups that may be sent
+ * twice (DynamoDB's marks a write as not applied unless its record is there: the second changes
+ * nothing).
+ */
+export function hedged(lookUp: () => Promise<Lookup>, afterMs: number): () => Promise<Lookup> {
+  return () =>
+    new Promise<Lookup>((resolve, reject) => {
+      let pending = 0;
+      let settled = false;
+      const settle = (finish: () => void) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(second);
+        finish();
+      };
+      const ask = () => {
+        pending += 1;
+        lookUp().then(
+          (lookup) => settle(() => resolve(lookup)),
+          (error: unknown) => {
+            pending -= 1;
+            // The first failing before the second was asked: the caller pauses and asks again.
+            if (pending === 0) settle(() => reject(error));
+          },
+        );
+      };
+      const second = setTimeout(() => {
+        if (!settled) ask();
+      }, afterMs);
+      ask();
+    });
+}
+
+/**
  * What became of a write whose reply was lost: the number it got when the store applied it, else a
  * StoreUnavailableError that is exact (nothing was changed, and nothing will be). The lookup is
  * first sent at `from` (epoch ms) and, when it fails, sent again until `until`, when the last one

@@ -302,6 +302,21 @@ const ROWS: Row[] = [
     },
   },
   {
+    fault: 'reply lost, and new connections hang for a moment while it is looked up',
+    says: 'asks again on another connection once the first lookup has hung a third of the window, and answers the number',
+    inject: (stack) => {
+      stack.proxy.loseRepliesOnExisting();
+      stack.proxy.setNewConnections('hang');
+    },
+    during: async (stack) => {
+      await sleep(T + T / 6); // DynamoDB's lookup begins when the write times out, at T
+      stack.proxy.setNewConnections('forward');
+    },
+    stores: {
+      dynamodb: { answer: { count: 2 }, ms: [T - 5, 2 * T + 1_000], left: 2 },
+    },
+  },
+  {
     fault: 'reply lost, and the lookup refused until it gives up',
     says: 'says the outcome is unknown, no earlier than the deadline; the write was applied',
     inject: (stack) => {

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { type Lookup, newWriteId, settleLostWrite } from '../../lib/counter/lost-write';
+import { hedged, type Lookup, newWriteId, settleLostWrite } from '../../lib/counter/lost-write';
 import { ReplyLostError } from '../../lib/errors';
 import { logger } from '../../lib/telemetry';
 
@@ -135,6 +135,49 @@ describe('Function: settleLostWrite, a lookup that never answers', () => {
     });
     expect(Date.now() - now).toBeGreaterThanOrEqual(99);
     expect(Date.now() - now).toBeLessThan(100 + 150);
+  });
+});
+
+describe('Function: hedged', () => {
+  it('asks a second time when the first has not answered within its time, and takes the first answer', async () => {
+    const askedAt: number[] = [];
+    const answers = [new Promise<Lookup>(() => {}), Promise.resolve<Lookup>({ found: 'not-applied' })];
+    const lookUp = hedged(() => {
+      askedAt.push(Date.now());
+      return answers.shift() as Promise<Lookup>;
+    }, 40);
+    const startedAt = Date.now();
+    expect(await lookUp()).toEqual({ found: 'not-applied' });
+    expect(askedAt).toHaveLength(2);
+    expect((askedAt[1] ?? 0) - startedAt).toBeGreaterThanOrEqual(39);
+  });
+
+  it('fails when the first fails before the second is asked, and asks no second', async () => {
+    let asked = 0;
+    const lookUp = hedged(async () => {
+      asked += 1;
+      throw new Error('ECONNREFUSED');
+    }, 40);
+    await expect(lookUp()).rejects.toThrow('ECONNREFUSED');
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    expect(asked).toBe(1);
+  });
+
+  it('fails only when both have failed, with the last error', async () => {
+    const lookUp = hedged(
+      (() => {
+        let call = 0;
+        return () => {
+          call += 1;
+          const n = call;
+          return new Promise<Lookup>((_, reject) =>
+            setTimeout(() => reject(new Error(`failed ${n}`)), n === 1 ? 60 : 40),
+          );
+        };
+      })(),
+      30,
+    );
+    await expect(lookUp()).rejects.toThrow('failed 2');
   });
 });
 
