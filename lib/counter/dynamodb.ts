@@ -155,8 +155,8 @@ export class DynamoDbCounterStore implements CounterStore {
         store: 'DynamoDB',
         from: now,
         until: now + this.#timeoutMs,
-        // Asked again on another connection when the first has not answered in a third of the window.
-        lookUp: hedged(() => this.#lookUp(key, writeId), this.#timeoutMs / 3),
+        // Asked again on another connection each time a quarter of the window passes without an answer.
+        lookUp: hedged(() => this.#lookUp(key, writeId), this.#timeoutMs / 4),
       });
       this.#answered.push(writeId);
       return count;

@@ -36,38 +36,39 @@ export function newWriteId(): string {
 const PAUSE_BEFORE_ASKING_AGAIN_MS = 50;
 
 /**
- * The lookup, asked a second time, in parallel, when the first has not answered within `afterMs`:
- * the first answer wins, and it fails only when both have. A first attempt on a connection that
- * hangs (new connections left hanging in a fault that has since healed) then does not take the
- * whole window: the second goes out on another connection. Only for lookups that may be sent
- * twice (DynamoDB's marks a write as not applied unless its record is there: the second changes
- * nothing).
+ * The lookup, asked again, in parallel, each time `everyMs` pass without an answer (at most `most`
+ * times in all): the first answer wins, and it fails only when every one asked has. A lookup on a
+ * connection that hangs (new connections left hanging in a fault that has since healed) then does
+ * not take the whole window: the next one goes out on another connection. Only for lookups that may
+ * be sent twice (DynamoDB's marks a write as not applied unless its record is there: a second mark
+ * changes nothing).
  */
-export function hedged(lookUp: () => Promise<Lookup>, afterMs: number): () => Promise<Lookup> {
+export function hedged(lookUp: () => Promise<Lookup>, everyMs: number, most = 3): () => Promise<Lookup> {
   return () =>
     new Promise<Lookup>((resolve, reject) => {
+      let asked = 0;
       let pending = 0;
       let settled = false;
+      let next: NodeJS.Timeout | undefined;
       const settle = (finish: () => void) => {
         if (settled) return;
         settled = true;
-        clearTimeout(second);
+        clearTimeout(next);
         finish();
       };
       const ask = () => {
+        asked += 1;
         pending += 1;
+        if (asked < most) next = setTimeout(ask, everyMs);
         lookUp().then(
           (lookup) => settle(() => resolve(lookup)),
           (error: unknown) => {
             pending -= 1;
-            // The first failing before the second was asked: the caller pauses and asks again.
+            // Every one asked so far has failed: the caller pauses and asks again.
             if (pending === 0) settle(() => reject(error));
           },
         );
       };
-      const second = setTimeout(() => {
-        if (!settled) ask();
-      }, afterMs);
       ask();
     });
 }

@@ -303,7 +303,7 @@ const ROWS: Row[] = [
   },
   {
     fault: 'reply lost, and new connections hang for a moment while it is looked up',
-    says: 'asks again on another connection once the first lookup has hung a third of the window, and answers the number',
+    says: 'asks again on another connection while the first lookup hangs, and answers the number',
     inject: (stack) => {
       stack.proxy.loseRepliesOnExisting();
       stack.proxy.setNewConnections('hang');

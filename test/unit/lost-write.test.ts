@@ -163,6 +163,21 @@ describe('Function: hedged', () => {
     expect(asked).toBe(1);
   });
 
+  it('asks again every period while none has answered, at most `most` times in all', async () => {
+    let asked = 0;
+    const lookUp = hedged(
+      () => {
+        asked += 1;
+        return asked < 3 ? new Promise<Lookup>(() => {}) : Promise.resolve<Lookup>({ found: 'not-applied' });
+      },
+      20,
+      3,
+    );
+    expect(await lookUp()).toEqual({ found: 'not-applied' });
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    expect(asked).toBe(3);
+  });
+
   it('fails only when both have failed, with the last error', async () => {
     const lookUp = hedged(
       (() => {
@@ -176,6 +191,7 @@ describe('Function: hedged', () => {
         };
       })(),
       30,
+      2,
     );
     await expect(lookUp()).rejects.toThrow('failed 2');
   });
