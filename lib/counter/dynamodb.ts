@@ -155,8 +155,8 @@ export class DynamoDbCounterStore implements CounterStore {
         store: 'DynamoDB',
         from: now,
         until: now + this.#timeoutMs,
-        // Asked again on another connection each time a quarter of the window passes without an answer.
-        lookUp: hedged(() => this.#lookUp(key, writeId), this.#timeoutMs / 4),
+        // Asked again on another connection each fifth of the window that passes without an answer.
+        lookUp: hedged(() => this.#lookUp(key, writeId), this.#timeoutMs / 5, 5),
       });
       this.#answered.push(writeId);
       return count;
