@@ -91,7 +91,7 @@ return 1
  * INCR creates a missing key (with no expiry), so the check and the increment must be one step:
  * Redis runs a script without interleaving other commands, and INCR keeps the key's expiry. PTTL is
  * -2 for a missing key and -1 for one without expiry; neither may count. A closed window changes
- * nothing and records nothing.
+ * nothing and records nothing (it only makes the ring anew, zeroed, when a flush took it).
  */
 export const INCREMENT_WHILE_OPEN = `${WRITE_PROLOGUE}
 if redis.call('PTTL', counterKey) > 0 then
@@ -99,6 +99,9 @@ if redis.call('PTTL', counterKey) > 0 then
   recordOutcome(count)
   return count
 end
+-- No record, but the ring is made anew if a flush took it with the counter, so that "no ring" keeps
+-- meaning destroyed for this connection's next writes.
+redis.call('SET', ringKey, string.rep(string.char(0), 16), 'PX', ${RING_KEPT_MS}, 'NX')
 return false
 `;
 

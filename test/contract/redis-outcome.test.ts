@@ -75,6 +75,15 @@ describe("Redis scripts: the outcome each write records in its connection's ring
     expect(await client.readOutcome(RING, past(), RING_SLOTS)).toBe(0);
   });
 
+  it('makes the ring anew, zeroed, when an increment finds the window closed and the ring gone (a flush)', async () => {
+    await client.openWindow(KEY, RING, future(), 1, '1', 60_000);
+    await inspector.flushall();
+    expect(await client.incrementWhileOpen(KEY, RING, future(), 2, '0')).toBeNull();
+    expect(await inspector.pttl(RING)).toBeGreaterThan(RING_KEPT_MS - 10_000);
+    // A later write of this connection whose reply is lost, and which never arrived: not applied.
+    expect(await client.readOutcome(RING, past(), 3)).toBe(0);
+  });
+
   it('cannot tell when the ring is gone (evicted, flushed, or lost with the data)', async () => {
     await client.openWindow(KEY, RING, future(), 1, '1', 60_000);
     await inspector.del(RING);
