@@ -4,7 +4,14 @@ import { type Offline, startOffline } from '../support/offline';
 import { checkHistory, type DataLoss, epochLostData, type Operation, skippedNumbers } from './history';
 import { runLoad } from './load';
 import { type ChaosTarget, dynamoDbTarget, redisTarget } from './targets';
-import { type Explanation, explainUnknown, type UnknownOutcome, unknownReason, watchStalls } from './unknowns';
+import {
+  type Explanation,
+  explainUnknown,
+  lookupUntil,
+  type UnknownOutcome,
+  unknownReason,
+  watchStalls,
+} from './unknowns';
 
 export interface ChaosOptions {
   store: 'redis' | 'dynamodb';
@@ -212,7 +219,7 @@ function serviceLog(output: string): { applied: number; notApplied: number; unkn
     else if (line.includes('the write was not applied, and now cannot be')) notApplied += 1;
     else if (line.includes('"name":"OutcomeUnknownError"')) {
       const at = Date.parse(/"timestamp":"([^"]+)"/.exec(line)?.[1] ?? '') || Number.POSITIVE_INFINITY;
-      unknown.push({ at, reason: unknownReason(line) });
+      unknown.push({ at, reason: unknownReason(line), until: lookupUntil(line) });
     }
   }
   return { applied, notApplied, unknown };

@@ -20,6 +20,11 @@ export interface UnknownOutcome {
   /** When the service answered it (its log line's timestamp, epoch ms). */
   at: number;
   reason: UnknownReason;
+  /**
+   * When its lookup window closed, when the log says ("no answer to the lookup before ..."): a busy
+   * process may log the answer well after it.
+   */
+  until?: number | undefined;
 }
 
 /** A fault as the run held it: from just before it was applied to just after it was healed. */
@@ -84,8 +89,8 @@ export function explainUnknown(
   stalls: Stall[],
   { timeoutMs, toleranceMs }: LabelOptions,
 ): Explained | undefined {
-  const lookupFrom = unknown.at - timeoutMs;
-  const lookupTo = unknown.at;
+  const lookupTo = unknown.until ?? unknown.at;
+  const lookupFrom = lookupTo - timeoutMs;
   if (unknown.reason === 'record-destroyed') {
     const writtenFrom = unknown.at - 3 * timeoutMs - toleranceMs;
     const destroyed = faults.find((f) => f.dataLoss && f.start <= lookupTo && f.end >= writtenFrom);
@@ -108,6 +113,12 @@ export function explainUnknown(
   if (struck) return { by: "fault on the lookup's connection", fault: struck.kind };
   const stalled = stalls.some((s) => s.end - s.start >= timeoutMs / 2 && s.start <= lookupTo && s.end >= lookupFrom);
   return stalled ? { by: 'harness stalled', fault: 'stall' } : undefined;
+}
+
+/** When the log line says the lookup window closed (epoch ms), if it says. */
+export function lookupUntil(line: string): number | undefined {
+  const until = /no answer to the lookup before (\d{4}-\d\d-\d\dT[\d:.]+Z)/.exec(line)?.[1];
+  return until === undefined ? undefined : Date.parse(until);
 }
 
 /** The reason the service's log line gives for an unknown outcome. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { explainUnknown, type HeldFault, type UnknownOutcome, unknownReason } from '../chaos/unknowns';
+import { explainUnknown, type HeldFault, lookupUntil, type UnknownOutcome, unknownReason } from '../chaos/unknowns';
 
 const T = 500;
 const OPTIONS = { timeoutMs: T, toleranceMs: 150 };
@@ -76,6 +76,22 @@ describe('Function: explainUnknown', () => {
     expect(by(lookupFailed, [], [], OPTIONS)).toBeUndefined();
     const overwritten: UnknownOutcome = { at: AT, reason: 'other' };
     expect(by(overwritten, [fault('flush', 9_200, 9_300), fault('kill', 9_000, 10_100)], [], OPTIONS)).toBe(undefined);
+  });
+});
+
+describe('Function: explainUnknown, with the window the log gives', () => {
+  it('places the lookup window where the service says it closed, not when a busy process logged the answer', () => {
+    // Answered (logged) at 10 s, but the window closed at 9.7 s: a kill until 9.6 s spans it.
+    const late: UnknownOutcome = { at: AT, reason: 'lookup-failed', until: 9_700 };
+    expect(by(late, [fault('kill', 8_000, 9_600)], [], OPTIONS)).toBe('store unreachable for the whole lookup');
+    expect(by({ ...late, until: undefined }, [fault('kill', 8_000, 9_600)], [], OPTIONS)).toBeUndefined();
+  });
+
+  it('reads the close of the window from the line', () => {
+    expect(lookupUntil('"cause":"no answer to the lookup before 2026-12-07T05:59:00.976Z"')).toBe(
+      Date.parse('2026-12-07T05:59:00.976Z'),
+    );
+    expect(lookupUntil('"cause":"DynamoDB UpdateItem failed"')).toBeUndefined();
   });
 });
 
