@@ -62,6 +62,9 @@ export interface LabelOptions {
   toleranceMs: number;
 }
 
+/** How long a ring outlives its connection's last write (RING_KEPT_MS in lib/counter/redis.ts). */
+const RING_LIFE_MS = 60_000;
+
 /** No connection to the store can be made or used while these last. */
 const UNREACHABLE_THROUGHOUT = new Set(['kill', 'freeze', 'refuse-new', 'throttle']);
 /** A connection attempt or a command begun while these last takes the whole lookup window to fail. */
@@ -92,8 +95,10 @@ export function explainUnknown(
   const lookupTo = unknown.until ?? unknown.at;
   const lookupFrom = lookupTo - timeoutMs;
   if (unknown.reason === 'record-destroyed') {
-    const writtenFrom = unknown.at - 3 * timeoutMs - toleranceMs;
-    const destroyed = faults.find((f) => f.dataLoss && f.start <= lookupTo && f.end >= writtenFrom);
+    // A ring a flush took stays gone until its connection's next write that records: the flush may
+    // be long before the write (the /hello function writes once a window). Within the ring's life.
+    const since = unknown.at - RING_LIFE_MS;
+    const destroyed = faults.find((f) => f.dataLoss && f.start <= lookupTo && f.end >= since);
     return destroyed && { by: 'record destroyed', fault: destroyed.kind };
   }
   if (unknown.reason !== 'lookup-failed') return undefined;

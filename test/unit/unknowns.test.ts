@@ -28,8 +28,10 @@ describe('Function: explainUnknown', () => {
   it('explains a record found destroyed by a flush or a kill between the write and the lookup, and by nothing else', () => {
     expect(by(destroyed, [fault('flush', 9_200, 9_300)], [], OPTIONS)).toBe('record destroyed');
     expect(by(destroyed, [fault('kill', 8_000, 9_700)], [], OPTIONS)).toBe('record destroyed');
-    // A flush long before the write, or a fault that loses nothing, destroys no record of it.
-    expect(by(destroyed, [fault('flush', 5_000, 5_100)], [], OPTIONS)).toBeUndefined();
+    // A flush before the write took the ring too, if no write of the connection made it anew since;
+    // one longer ago than a ring lives, or a fault that loses nothing, destroyed no record of it.
+    expect(by(destroyed, [fault('flush', 5_000, 5_100)], [], OPTIONS)).toBe('record destroyed');
+    expect(by({ ...destroyed, at: 70_000 }, [fault('flush', 5_000, 5_100)], [], OPTIONS)).toBeUndefined();
     expect(by(destroyed, [fault('reset', 9_200, 9_900)], [], OPTIONS)).toBeUndefined();
   });
 
