@@ -45,18 +45,33 @@ const redisPid = Number(/process_id:(\d+)/.exec(await client.info('server'))?.[1
 
 // script: redis-server's own CPU for 100,000 pipelined increments, REF's script against this tree's
 const baseClient = redis.client();
-const baseRedis = (await import(join(baseTree, 'lib/counter/redis.ts'))) as {
-  defineCounterCommands(c: typeof client): void;
-};
+// Where REF defines its scripts (lib/counter/redis.ts, or redis-scripts.ts before lib/ was
+// reorganised), and whether its writes record outcomes in a ring (the same arguments as this tree's).
+const baseScripts = ['lib/counter/redis.ts', 'lib/counter/redis-scripts.ts']
+  .map((path) => join(baseTree, path))
+  .filter(
+    (path) => existsSync(path) && readFileSync(path, 'utf8').includes('export function defineCounterCommands'),
+  )[0];
+if (!baseScripts) throw new Error(`${values.base} defines no defineCounterCommands in lib/counter/`);
+const baseRedis = (await import(baseScripts)) as { defineCounterCommands(c: typeof client): void };
+const baseRecordsOutcomes = readFileSync(baseScripts, 'utf8').includes('ringKey');
 baseRedis.defineCounterCommands(baseClient);
 let seq = 0;
+let baseSeq = 0;
 const increments: Record<string, () => unknown> = {
   [values.base]: () => {
     const batch = baseClient.pipeline() as unknown as {
-      incrementWhileOpen(key: string, deadline: number): void;
+      incrementWhileOpen(...args: (string | number)[]): void;
       exec(): Promise<unknown>;
     };
-    for (let i = 0; i < 1_000; i += 1) batch.incrementWhileOpen(KEY, Date.now() + 5_000);
+    for (let i = 0; i < 1_000; i += 1) {
+      baseSeq += 1;
+      if (baseRecordsOutcomes) {
+        batch.incrementWhileOpen(KEY, `{${KEY}}:outcomes:base`, Date.now() + 5_000, baseSeq, baseSeq === 1 ? '1' : '0');
+      } else {
+        batch.incrementWhileOpen(KEY, Date.now() + 5_000);
+      }
+    }
     return batch.exec();
   },
   'this tree': () => {

@@ -1,5 +1,5 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import { StoreUnavailableError } from './errors';
+import { OutcomeUnknownError, StoreUnavailableError } from './errors';
 import { logger, METRIC, MetricUnit, metrics } from './telemetry';
 
 export type TextResult = APIGatewayProxyStructuredResultV2 & { statusCode: number; body: string };
@@ -74,6 +74,17 @@ class OutageLog {
 /** One per function instance: an outage is seen by every route of it. */
 const outageLog = new OutageLog();
 
+/**
+ * On every 503: whether the request may have counted. `no`: nothing was counted, and nothing will
+ * be; a retry is safe. `unknown`: the store may have applied the write (its reply was lost, and the
+ * service could not find out); a retry may count twice.
+ */
+export const WRITE_APPLIED = 'write-applied';
+
+export function writeApplied(error: StoreUnavailableError): 'no' | 'unknown' {
+  return error instanceof OutcomeUnknownError ? 'unknown' : 'no';
+}
+
 export function text(statusCode: number, body: string, headers: Record<string, string> = {}): TextResult {
   return { statusCode, headers: { ...TEXT_HEADERS, ...headers }, body };
 }
@@ -115,7 +126,11 @@ async function answerEvent(event: unknown, respond: () => Promise<RouteAnswer>):
   } catch (error) {
     // The client gets a status and its plain name; the log gets the error.
     if (error instanceof StoreUnavailableError) {
-      return { result: text(503, 'Service Unavailable'), outcome: 'unavailable', error };
+      return {
+        result: text(503, 'Service Unavailable', { [WRITE_APPLIED]: writeApplied(error) }),
+        outcome: 'unavailable',
+        error,
+      };
     }
     return { result: text(500, 'Internal Server Error'), outcome: 'failed', error };
   }

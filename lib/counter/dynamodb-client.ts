@@ -22,24 +22,30 @@ export function isConditionFailure(error: unknown): boolean {
   return error instanceof Error && error.name === 'ConditionalCheckFailedException';
 }
 
+/** One SDK client and its sockets, with the requests it still has under way. */
+interface Generation {
+  base: DynamoDBClient;
+  client: DynamoDBDocumentClient;
+  inFlight: number;
+  retired: boolean;
+}
+
 /**
  * The SDK's client as the store uses it: one attempt per request, every request bounded by a
- * deadline, the client replaced after idling, and every failure a StoreUnavailableError that says
- * what happened: a ReplyLostError when the request may have been applied.
+ * deadline, and every failure a StoreUnavailableError that says what happened: a ReplyLostError
+ * when the request may have been applied. The client (its keep-alive sockets) is replaced after
+ * idling, and after a request whose answer was lost: the fault that lost it (a network that drops
+ * packets, a reset) has usually struck the other sockets of its pool too, and the lookup that
+ * settles the request must not be handed one of them.
  */
 export class DynamoDbClient {
   readonly #options: DynamoDbOptions;
-  #client: DynamoDBDocumentClient;
-  /** The client that holds the sockets (the document client's destroy() does nothing). */
-  #base: DynamoDBClient;
-  /** Requests under way, so an idle client is destroyed only when none still uses it. */
-  #inFlight = 0;
+  #current: Generation;
   #lastUsedAt = Date.now();
 
   constructor(options: DynamoDbOptions) {
     this.#options = options;
-    this.#base = createClient(options);
-    this.#client = DynamoDBDocumentClient.from(this.#base);
+    this.#current = newGeneration(options);
   }
 
   /**
@@ -53,39 +59,51 @@ export class DynamoDbClient {
   ): Promise<T> {
     const { timeoutMs } = this.#options;
     const abort = new AbortController();
-    this.#inFlight += 1;
+    const generation = this.#fresh();
+    generation.inFlight += 1;
     try {
-      const output = await withinDeadline(call(this.#freshClient(), { abortSignal: abort.signal }), timeoutMs, () => {
+      const output = await withinDeadline(call(generation.client, { abortSignal: abort.signal }), timeoutMs, () => {
         abort.abort();
         return new ReplyLostError(`DynamoDB did not answer the ${operation} within ${timeoutMs} ms`);
       });
       this.#lastUsedAt = Date.now();
       return output;
     } catch (error) {
-      if (error instanceof StoreUnavailableError) throw error;
       if (isConditionFailure(error)) {
         this.#lastUsedAt = Date.now();
         throw error;
       }
-      throw explainFailure(operation, error);
+      const failure = error instanceof StoreUnavailableError ? error : explainFailure(operation, error);
+      if (failure instanceof ReplyLostError) this.#retire(generation);
+      throw failure;
     } finally {
-      this.#inFlight -= 1;
+      generation.inFlight -= 1;
+      if (generation.retired && generation.inFlight === 0) generation.base.destroy();
     }
   }
 
   /** A frozen Lambda instance or a quiet network may have lost an idle keep-alive socket without a word. */
-  #freshClient(): DynamoDBDocumentClient {
+  #fresh(): Generation {
     if (Date.now() - this.#lastUsedAt > this.#options.maxIdleMs) {
-      const idle = this.#base;
-      this.#base = createClient(this.#options);
-      this.#client = DynamoDBDocumentClient.from(this.#base);
+      this.#retire(this.#current);
       // Concurrent requests after the same idle period use this one client, not one each.
       this.#lastUsedAt = Date.now();
-      // The request that found it idle is the only one here (this one is counted already).
-      if (this.#inFlight <= 1) idle.destroy();
     }
-    return this.#client;
+    return this.#current;
   }
+
+  /** Requests from now on use a new client; this one is destroyed once its last request has settled. */
+  #retire(generation: Generation): void {
+    if (generation.retired) return;
+    generation.retired = true;
+    if (generation === this.#current) this.#current = newGeneration(this.#options);
+    if (generation.inFlight === 0) generation.base.destroy();
+  }
+}
+
+function newGeneration(options: DynamoDbOptions): Generation {
+  const base = createClient(options);
+  return { base, client: DynamoDBDocumentClient.from(base), inFlight: 0, retired: false };
 }
 
 function createClient({ endpoint, timeoutMs }: DynamoDbOptions): DynamoDBClient {

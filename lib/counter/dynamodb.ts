@@ -2,7 +2,7 @@ import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { ReplyLostError } from '../errors';
 import type { CounterStore } from './counter-store';
 import { DynamoDbClient, type DynamoDbOptions, isConditionFailure } from './dynamodb-client';
-import { type Lookup, newWriteId, settleLostWrite } from './lost-write';
+import { hedged, type Lookup, newWriteId, settleLostWrite } from './lost-write';
 
 /**
  * One item per counter: { id, count, openedAt (ms), closesAt (ms), expiresAt (s, the table's TTL
@@ -155,7 +155,8 @@ export class DynamoDbCounterStore implements CounterStore {
         store: 'DynamoDB',
         from: now,
         until: now + this.#timeoutMs,
-        lookUp: () => this.#lookUp(key, writeId),
+        // Asked again on another connection each fifth of the window that passes without an answer.
+        lookUp: hedged(() => this.#lookUp(key, writeId), this.#timeoutMs / 5, 5),
       });
       this.#answered.push(writeId);
       return count;

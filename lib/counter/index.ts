@@ -1,4 +1,5 @@
 import type { StoreConfig } from '../config';
+import { HELLO_KEY } from '../hello';
 import type { CounterStore } from './counter-store';
 
 export type { CounterStore } from './counter-store';
@@ -15,7 +16,8 @@ export async function createCounterStore(config: StoreConfig): Promise<CounterSt
     }
     case 'redis': {
       const { RedisCounterStore } = await import('./redis');
-      return new RedisCounterStore(config);
+      // Each connection creates the counter's ring of outcomes before its first write.
+      return new RedisCounterStore({ ...config, counterKeys: [HELLO_KEY] });
     }
     case 'dynamodb': {
       const { DynamoDbCounterStore } = await import('./dynamodb');

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { OutcomeUnknownError, type ReplyLostError, StoreUnavailableError } from '../errors';
 import { logger } from '../telemetry';
+import { withinDeadline } from './deadline';
 
 /**
  * A write whose reply is lost may or may not have been applied. Each adapter makes every write
@@ -35,11 +36,49 @@ export function newWriteId(): string {
 const PAUSE_BEFORE_ASKING_AGAIN_MS = 50;
 
 /**
+ * The lookup, asked again, in parallel, each time `everyMs` pass without an answer (at most `most`
+ * times in all): the first answer wins, and it fails only when every one asked has. A lookup on a
+ * connection that hangs (new connections left hanging in a fault that has since healed) then does
+ * not take the whole window: the next one goes out on another connection. Only for lookups that may
+ * be sent twice (DynamoDB's marks a write as not applied unless its record is there: a second mark
+ * changes nothing).
+ */
+export function hedged(lookUp: () => Promise<Lookup>, everyMs: number, most = 3): () => Promise<Lookup> {
+  return () =>
+    new Promise<Lookup>((resolve, reject) => {
+      let asked = 0;
+      let pending = 0;
+      let settled = false;
+      let next: NodeJS.Timeout | undefined;
+      const settle = (finish: () => void) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(next);
+        finish();
+      };
+      const ask = () => {
+        asked += 1;
+        pending += 1;
+        if (asked < most) next = setTimeout(ask, everyMs);
+        lookUp().then(
+          (lookup) => settle(() => resolve(lookup)),
+          (error: unknown) => {
+            pending -= 1;
+            // Every one asked so far has failed: the caller pauses and asks again.
+            if (pending === 0) settle(() => reject(error));
+          },
+        );
+      };
+      ask();
+    });
+}
+
+/**
  * What became of a write whose reply was lost: the number it got when the store applied it, else a
  * StoreUnavailableError that is exact (nothing was changed, and nothing will be). The lookup is
- * first sent at `from` (epoch ms) and, when it fails, sent again until `until`: a reset often comes
- * with a moment of refused connections. Only when no lookup succeeds, or the record cannot tell, is
- * the outcome unknown: an OutcomeUnknownError.
+ * first sent at `from` (epoch ms) and, when it fails, sent again until `until`, when the last one
+ * is given up: a reset often comes with a moment of refused connections. Only when no lookup
+ * succeeds, or the record cannot tell, is the outcome unknown: an OutcomeUnknownError.
  */
 export async function settleLostWrite(
   lost: ReplyLostError,
@@ -50,7 +89,14 @@ export async function settleLostWrite(
   for (;;) {
     let lookup: Lookup;
     try {
-      lookup = await lookUp();
+      // A lookup still unanswered at `until` is given up: the 503 comes in its bounded time, and
+      // the window asked about is the one this says (a connection attempt that keeps moving would
+      // otherwise be given more).
+      lookup = await withinDeadline(
+        lookUp(),
+        Math.max(0, until - Date.now()),
+        () => new StoreUnavailableError(`no answer to the lookup before ${new Date(until).toISOString()}`),
+      );
     } catch (error) {
       lastError = error;
       if (Date.now() + PAUSE_BEFORE_ASKING_AGAIN_MS >= until) break;

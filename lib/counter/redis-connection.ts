@@ -14,6 +14,12 @@ export interface RedisConnectionOptions {
   clientOptions?: RedisOptions | undefined;
 }
 
+/** A store's own step in opening a connection, after the handshake and before any request may use it. */
+export type ConnectionSetUp = (connection: RedisConnection) => Promise<void>;
+
+/** How ioredis refuses a command it did not write (`enableOfflineQueue: false`, the socket not writable). */
+const NOT_WRITTEN = "Stream isn't writeable";
+
 /**
  * ioredis's own timers (`commandTimeout`, `socketTimeout`, `connectTimeout`) fire late in a busy
  * process and then fail commands whose replies have already arrived; its reconnect loop keeps a
@@ -42,13 +48,18 @@ export class RedisConnector {
   /** REDIS_URL's password, as ioredis sends it in AUTH: never logged. */
   readonly #password: string;
   readonly #prepare: (client: Redis) => void;
+  readonly #setUp: ConnectionSetUp | undefined;
   #current: RedisConnection | undefined;
   #closed = false;
 
-  /** `prepare` defines the store's commands on each new client. */
-  constructor(options: RedisConnectionOptions, prepare: (client: Redis) => void) {
+  /**
+   * `prepare` defines the store's commands on each new client; `setUp`, when given, is part of each
+   * connection's ready check: a connection is handed out only once it has succeeded.
+   */
+  constructor(options: RedisConnectionOptions, prepare: (client: Redis) => void, setUp?: ConnectionSetUp) {
     this.#options = options;
     this.#prepare = prepare;
+    this.#setUp = setUp;
     this.#health = new ConnectionHealth(redactUrl(options.url));
     this.#password = decodeURIComponent(new URL(options.url).password);
     this.#current = this.#open();
@@ -66,6 +77,10 @@ export class RedisConnector {
       logger.debug('replacing an idle Redis connection', { idleMs: connection.idleMs() });
       connection.retire();
     }
+    if (connection?.verified && !connection.retired && !connection.writable) {
+      // Its socket has ended (Redis or the network closed it) before ioredis said so: a new one.
+      connection.retire();
+    }
     if (!connection || connection.retired) {
       connection = this.#open();
       this.#current = connection;
@@ -73,11 +88,16 @@ export class RedisConnector {
     if (connection.verified) return connection;
     const { timeoutMs } = this.#options;
     const opening = connection;
+    // A request that joins an attempt under way waits only for what is left of the attempt's own
+    // time: an attempt that hung in a fault that has since healed is then given up when it is due,
+    // and the next request (a lookup asking again) opens a new one, instead of waiting a full
+    // timeout more on it.
     await withinDeadline(
       opening.opened,
       timeoutMs,
       () => opening.fail(new StoreUnavailableError(`Redis connection not ready within ${timeoutMs} ms`)),
       () => opening.steps,
+      Math.max(0, opening.lastStepAt + timeoutMs - Date.now()),
     );
     return opening;
   }
@@ -97,17 +117,20 @@ export class RedisConnector {
       timeoutMs: this.#options.timeoutMs,
       health: this.#health,
       password: this.#password,
+      setUp: this.#setUp,
     });
   }
 }
 
 /** One TCP connection to Redis, from connect to retirement. It is never reconnected: a new one replaces it. */
 export class RedisConnection {
-  /** Resolves once the connection has passed the ready check in the right database. */
+  /** Resolves once the connection has passed the ready check in the right database, and the store's set-up. */
   readonly opened: Promise<void>;
   /** Counts the steps a connection attempt has made, so a slow but moving attempt is not abandoned. */
   steps = 0;
-  /** Set once `opened` resolved: the connection is in the right database. */
+  /** When the attempt began or last made a step (epoch ms). */
+  lastStepAt = Date.now();
+  /** Set once `opened` resolved: the connection is in the right database, and set up. */
   verified = false;
   retired = false;
   #lastUsedAt = Date.now();
@@ -117,18 +140,47 @@ export class RedisConnection {
 
   constructor(
     readonly client: Redis,
-    { timeoutMs, health, password }: { timeoutMs: number; health: ConnectionHealth; password: string },
+    {
+      timeoutMs,
+      health,
+      password,
+      setUp,
+    }: { timeoutMs: number; health: ConnectionHealth; password: string; setUp?: ConnectionSetUp | undefined },
   ) {
     this.#timeoutMs = timeoutMs;
     this.#health = health;
     this.#password = password;
-    this.opened = this.#readyCheck();
+    this.opened = this.#readyCheck().then(async () => {
+      if (setUp) await this.#setUp(setUp);
+      this.verified = true;
+      health.ready();
+    });
     // A rejection nobody awaits (no request was waiting) is expected, not a crash.
     this.opened.catch(() => {});
   }
 
   idleMs(): number {
     return Date.now() - this.#lastUsedAt;
+  }
+
+  /**
+   * Whether a command given to ioredis now is written to the socket. When it is not (the socket has
+   * ended, or closed), ioredis refuses it without sending it: nothing can have been applied.
+   */
+  get writable(): boolean {
+    const { stream, status } = this.client;
+    return status === 'ready' && stream !== undefined && stream.writable && !stream.writableEnded;
+  }
+
+  /** The store's set-up, its failure a StoreUnavailableError: nothing a request asked for was sent yet. */
+  async #setUp(setUp: ConnectionSetUp): Promise<void> {
+    try {
+      await setUp(this);
+    } catch (error) {
+      if (error instanceof StoreUnavailableError) throw this.fail(error);
+      const problem = isReplyError(error) ? explainReplyError(error.message).problem : 'Redis connection failed';
+      throw this.fail(new StoreUnavailableError(problem, { cause: error }));
+    }
   }
 
   /**
@@ -145,6 +197,11 @@ export class RedisConnection {
       return reply;
     } catch (error) {
       if (error instanceof StoreUnavailableError) throw error;
+      if (error instanceof Error && error.message.startsWith(NOT_WRITTEN)) {
+        // ioredis refused it without writing it (the socket had ended): it cannot have run.
+        this.retire();
+        throw new StoreUnavailableError('Redis connection closed before the command was sent', { cause: error });
+      }
       if (!isReplyError(error)) {
         // Written, maybe run, maybe still on its way: a connection closed under it is not one Redis closed.
         this.retire();
@@ -164,6 +221,11 @@ export class RedisConnection {
     return error;
   }
 
+  #step(): void {
+    this.steps += 1;
+    this.lastStepAt = Date.now();
+  }
+
   retire(): void {
     if (this.retired) return;
     this.retired = true;
@@ -180,20 +242,12 @@ export class RedisConnection {
       // A host name's DNS lookup is a step too: in a container (REDIS_URL=redis://redis:6379) on a
       // busy machine it can take longer than the timeout. The socket exists once 'connecting' has
       // been emitted and the connector's promise has settled: look for it after this turn.
-      client.once('connecting', () =>
-        setImmediate(() =>
-          client.stream?.once('lookup', () => {
-            this.steps += 1;
-          }),
-        ),
-      );
+      client.once('connecting', () => setImmediate(() => client.stream?.once('lookup', () => this.#step())));
       client.on('connect', () => {
-        this.steps += 1;
+        this.#step();
         // Each reply of the handshake (CLIENT SETINFO, SELECT, INFO) is a step too: in a busy
         // process they can take several event-loop turns, each longer than the timeout.
-        const step = () => {
-          this.steps += 1;
-        };
+        const step = () => this.#step();
         client.stream.on('data', step);
         client.once('ready', () => client.stream.off('data', step));
       });
@@ -209,8 +263,6 @@ export class RedisConnection {
       });
       client.once('ready', () => {
         if (refusedDatabase === undefined) {
-          this.verified = true;
-          health.ready();
           resolve();
           return;
         }

@@ -27,6 +27,8 @@ export const RING_SLOTS = 1024;
 /** A ring outlives its connection's last write by this much, and is refreshed well within it. */
 export const RING_KEPT_MS = 60_000;
 const RING_REFRESH_MS = 20_000;
+/** A ring is confirmed again before a write when its expiry may come within this much plus the write's and lookup's time. */
+const RING_MARGIN_MS = 1_000;
 
 /** What a write script returns when Redis received it after its deadline: nothing was done. */
 const PAST_DEADLINE = -1;
@@ -89,7 +91,7 @@ return 1
  * INCR creates a missing key (with no expiry), so the check and the increment must be one step:
  * Redis runs a script without interleaving other commands, and INCR keeps the key's expiry. PTTL is
  * -2 for a missing key and -1 for one without expiry; neither may count. A closed window changes
- * nothing and records nothing.
+ * nothing and records nothing (it only makes the ring anew, zeroed, when a flush took it).
  */
 export const INCREMENT_WHILE_OPEN = `${WRITE_PROLOGUE}
 if redis.call('PTTL', counterKey) > 0 then
@@ -97,13 +99,27 @@ if redis.call('PTTL', counterKey) > 0 then
   recordOutcome(count)
   return count
 end
+-- No record, but the ring is made anew if a flush took it with the counter, so that "no ring" keeps
+-- meaning destroyed for this connection's next writes.
+redis.call('SET', ringKey, string.rep(string.char(0), 16), 'PX', ${RING_KEPT_MS}, 'NX')
 return false
 `;
 
 /**
- * Reads a lost write's slot. GONE, when the ring is not there at all: evicted (a storage maximum on
- * ElastiCache Serverless evicts keys with a TTL), flushed, or its connection's first write never
- * arrived; only the last would mean "not applied", so none of them is taken to.
+ * Creates a connection's ring, one zeroed slot (seq 0: no write), or renews its expiry when it is
+ * there; run and answered before any write on the connection is sent.
+ */
+const CREATE_RING = `${locals(READ_KEYS, [])}
+if redis.call('PEXPIRE', ringKey, ${RING_KEPT_MS}) == 0 then
+  redis.call('SET', ringKey, string.rep(string.char(0), 16), 'PX', ${RING_KEPT_MS})
+end
+return 1
+`;
+
+/**
+ * Reads a lost write's slot. GONE, when the ring is not there at all: it was created before the
+ * connection's first write and kept alive since, so it was destroyed (a flush, a store restarted
+ * without its data, an eviction: a storage maximum on ElastiCache Serverless evicts keys with a TTL).
  */
 const READ_OUTCOME = `${locals(READ_KEYS, READ_ARGV)}
 ${NOW_MS}
@@ -134,6 +150,7 @@ declare module 'ioredis' {
     openWindow(...args: Argument[]): Result<number, Context>;
     incrementWhileOpen(...args: Argument[]): Result<number | null, Context>;
     readOutcome(...args: Argument[]): Result<number, Context>;
+    createRing(ringKey: string): Result<number, Context>;
   }
 }
 
@@ -142,6 +159,7 @@ export function defineCounterCommands(client: Redis): void {
   client.defineCommand('openWindow', { numberOfKeys: WRITE_KEYS.length, lua: OPEN_WINDOW });
   client.defineCommand('incrementWhileOpen', { numberOfKeys: WRITE_KEYS.length, lua: INCREMENT_WHILE_OPEN });
   client.defineCommand('readOutcome', { numberOfKeys: READ_KEYS.length, lua: READ_OUTCOME });
+  client.defineCommand('createRing', { numberOfKeys: READ_KEYS.length, lua: CREATE_RING });
 }
 
 type WriteArguments = Record<(typeof WRITE_KEYS)[number] | (typeof WRITE_ARGV)[number], Argument>;
@@ -151,11 +169,17 @@ function writeArguments(args: WriteArguments): Argument[] {
   return [...WRITE_KEYS, ...WRITE_ARGV].map((name) => args[name]);
 }
 
-/** One connection's ring: its id, and the seq of its last write. */
+/** One connection's rings (one per counter key): their id, the seq of its last write, and when each ring's expiry was last set. */
 interface Ring {
   id: string;
   seq: number;
-  refreshedAt: number;
+  /** By counter key: when this process last had Redis's word that the ring's expiry was set. */
+  renewedAt: Map<string, number>;
+}
+
+export interface RedisCounterOptions extends RedisConnectionOptions {
+  /** The counters this store keeps: each new connection creates their rings before it is used. */
+  counterKeys?: readonly string[];
 }
 
 /**
@@ -166,11 +190,16 @@ export class RedisCounterStore implements CounterStore {
   readonly #connector: RedisConnector;
   readonly #timeoutMs: number;
   readonly #rings = new WeakMap<RedisConnection, Ring>();
+  /** Every counter key this store was told of or has written: a new connection creates their rings. */
+  readonly #counterKeys: Set<string>;
   #clockWarned = false;
 
-  constructor(options: RedisConnectionOptions) {
-    this.#connector = new RedisConnector(options, defineCounterCommands);
+  constructor({ counterKeys = [], ...options }: RedisCounterOptions) {
+    this.#counterKeys = new Set(counterKeys);
     this.#timeoutMs = options.timeoutMs;
+    this.#connector = new RedisConnector(options, defineCounterCommands, (connection) =>
+      this.#createRings(connection, [...this.#counterKeys]),
+    );
   }
 
   async start(key: string, windowMs: number): Promise<number> {
@@ -194,13 +223,22 @@ export class RedisCounterStore implements CounterStore {
 
   async #write(script: 'openWindow' | 'incrementWhileOpen', counterKey: string, windowMs: number) {
     const connection = await this.#connector.ready();
+    await this.#ringReady(connection, counterKey);
+    if (!connection.writable) {
+      connection.retire();
+      throw new StoreUnavailableError('Redis connection closed before the command was sent');
+    }
     // The deadline starts when the command is written, not while a connection was being made.
     const deadline = Date.now() + this.#timeoutMs;
-    const { ringKey, seq, refresh } = this.#nextSlot(connection, counterKey);
+    const { ring, ringKey, seq, refresh } = this.#nextSlot(connection, counterKey);
     let reply: number | null;
     try {
       const args = writeArguments({ counterKey, ringKey, deadline, seq, refresh, windowMs });
       reply = await connection.reply(connection.client[script](...args));
+      // A script that recorded (not a closed window, not past its deadline) renewed the ring's expiry.
+      if (refresh === '1' && reply !== null && reply !== PAST_DEADLINE) {
+        ring.renewedAt.set(counterKey, deadline - this.#timeoutMs);
+      }
     } catch (error) {
       if (!(error instanceof ReplyLostError)) throw error;
       return settleLostWrite(error, {
@@ -230,22 +268,69 @@ export class RedisCounterStore implements CounterStore {
     const outcome = await connection.reply(connection.client.readOutcome(ringKey, deadline, seq));
     if (outcome > 0) return { found: 'applied', count: outcome };
     if (outcome <= TOO_EARLY) return { found: 'too-early', waitMs: TOO_EARLY - outcome };
-    if (outcome === GONE) return { found: 'unknown', reason: "its connection's record of outcomes is gone (evicted?)" };
+    if (outcome === GONE) {
+      return {
+        found: 'unknown',
+        reason: "its connection's record of outcomes was destroyed (flushed, evicted, or lost with the store's data)",
+      };
+    }
     if (outcome === OVERWRITTEN) return { found: 'unknown', reason: "later writes have taken its record's place" };
     return { found: 'not-applied' };
   }
 
-  /** Where the next write on this connection records its outcome. */
-  #nextSlot(connection: RedisConnection, counterKey: string) {
+  #ringOf(connection: RedisConnection): Ring {
     let ring = this.#rings.get(connection);
     if (!ring) {
-      ring = { id: newWriteId(), seq: 0, refreshedAt: 0 };
+      ring = { id: newWriteId(), seq: 0, renewedAt: new Map() };
       this.#rings.set(connection, ring);
     }
-    ring.seq += 1;
-    const now = Date.now();
-    const refresh = now - ring.refreshedAt > RING_REFRESH_MS;
-    if (refresh) ring.refreshedAt = now;
-    return { ringKey: `{${counterKey}}:outcomes:${ring.id}`, seq: ring.seq, refresh: refresh ? '1' : '0' };
+    return ring;
   }
+
+  /** Part of a new connection's ready check: the rings of the counters this store keeps. */
+  async #createRings(connection: RedisConnection, counterKeys: string[]): Promise<void> {
+    const ring = this.#ringOf(connection);
+    await Promise.all(
+      counterKeys.map(async (counterKey) => {
+        const askedAt = Date.now();
+        await connection.client.createRing(ringKey(counterKey, ring.id));
+        ring.renewedAt.set(counterKey, askedAt);
+      }),
+    );
+  }
+
+  /**
+   * Makes sure the ring a write will record into exists, and outlives the write and its lookup: a
+   * key this connection has not created one for yet, or a ring whose expiry may be near (the
+   * connection sat idle), is created or renewed first, and answered, before the write is sent. Its
+   * failure changes nothing: an exact StoreUnavailableError.
+   */
+  async #ringReady(connection: RedisConnection, counterKey: string): Promise<void> {
+    this.#counterKeys.add(counterKey);
+    const ring = this.#ringOf(connection);
+    const renewedAt = ring.renewedAt.get(counterKey);
+    const needed = 3 * this.#timeoutMs + RING_MARGIN_MS;
+    if (renewedAt !== undefined && Date.now() - renewedAt < RING_KEPT_MS - needed) return;
+    const askedAt = Date.now();
+    try {
+      await connection.reply(connection.client.createRing(ringKey(counterKey, ring.id)));
+    } catch (error) {
+      if (!(error instanceof StoreUnavailableError)) throw error;
+      throw new StoreUnavailableError(`${error.message}; the write was not sent`, { cause: error.cause });
+    }
+    ring.renewedAt.set(counterKey, askedAt);
+  }
+
+  /** Where the next write on this connection records its outcome, and whether it renews the ring's expiry. */
+  #nextSlot(connection: RedisConnection, counterKey: string) {
+    const ring = this.#ringOf(connection);
+    ring.seq += 1;
+    const refresh = Date.now() - (ring.renewedAt.get(counterKey) ?? 0) > RING_REFRESH_MS;
+    return { ring, ringKey: ringKey(counterKey, ring.id), seq: ring.seq, refresh: refresh ? '1' : '0' };
+  }
+}
+
+/** A connection's ring for one counter: in the counter's hash slot, named after the connection. */
+function ringKey(counterKey: string, ringId: string): string {
+  return `{${counterKey}}:outcomes:${ringId}`;
 }

@@ -62,7 +62,29 @@ describe("Redis scripts: the outcome each write records in its connection's ring
     expect(await client.readOutcome(RING, past(), 2)).toBe(0);
   });
 
-  it('cannot tell when the ring is gone (evicted, flushed, or never written)', async () => {
+  it('creates a ring of one zeroed slot with the expiry of a ring, and renews one that exists without changing it', async () => {
+    expect(await client.createRing(RING)).toBe(1);
+    expect(await inspector.getBuffer(RING)).toEqual(Buffer.alloc(16));
+    expect(await inspector.pttl(RING)).toBeGreaterThan(RING_KEPT_MS - 10_000);
+    // A write's record is kept; a lookup of a seq it never saw reads "not applied".
+    await client.openWindow(KEY, RING, future(), 1, '0', 60_000);
+    await inspector.pexpire(RING, 1_000);
+    await client.createRing(RING);
+    expect(await inspector.pttl(RING)).toBeGreaterThan(RING_KEPT_MS - 10_000);
+    expect(await client.readOutcome(RING, past(), 1)).toBe(1);
+    expect(await client.readOutcome(RING, past(), RING_SLOTS)).toBe(0);
+  });
+
+  it('makes the ring anew, zeroed, when an increment finds the window closed and the ring gone (a flush)', async () => {
+    await client.openWindow(KEY, RING, future(), 1, '1', 60_000);
+    await inspector.flushall();
+    expect(await client.incrementWhileOpen(KEY, RING, future(), 2, '0')).toBeNull();
+    expect(await inspector.pttl(RING)).toBeGreaterThan(RING_KEPT_MS - 10_000);
+    // A later write of this connection whose reply is lost, and which never arrived: not applied.
+    expect(await client.readOutcome(RING, past(), 3)).toBe(0);
+  });
+
+  it('cannot tell when the ring is gone (evicted, flushed, or lost with the data)', async () => {
     await client.openWindow(KEY, RING, future(), 1, '1', 60_000);
     await inspector.del(RING);
     expect(await client.readOutcome(RING, past(), 1)).toBe(-3);
@@ -84,6 +106,51 @@ describe("Redis scripts: the outcome each write records in its connection's ring
     await client.openWindow(KEY, RING, future(), 1, '1', 60_000);
     await client.incrementWhileOpen(KEY, RING, future(), 1 + RING_SLOTS, '0');
     expect(await client.readOutcome(RING, past(), 1)).toBe(-2);
+  });
+});
+
+describe('Class: RedisCounterStore, its rings of outcomes', () => {
+  let redis: TestRedisServer;
+  let inspector: Redis;
+
+  beforeAll(async () => {
+    redis = await TestRedisServer.start();
+    inspector = redis.client();
+  });
+
+  afterAll(async () => {
+    await inspector?.quit();
+    await redis?.stop();
+  });
+
+  const rings = () => inspector.keys(`{${KEY}}:outcomes:*`);
+
+  it("creates each counter's ring when a connection opens, before any write is sent on it", async () => {
+    const store = new RedisCounterStore({
+      url: redis.url,
+      timeoutMs: TIMEOUT_MS,
+      maxIdleMs: 60_000,
+      counterKeys: [KEY],
+    });
+    await store.ping(); // the connection is ready: nothing written yet
+    const [ring, ...others] = await rings();
+    expect(others).toEqual([]);
+    expect(await inspector.strlen(ring as string)).toBe(16);
+    expect(await inspector.get(KEY)).toBeNull();
+    await store.close();
+  });
+
+  it('creates the ring of a counter it was not told of before its first write, and again after a flush', async () => {
+    await inspector.flushall();
+    const store = new RedisCounterStore({ url: redis.url, timeoutMs: TIMEOUT_MS, maxIdleMs: 60_000 });
+    expect(await store.start(KEY, 60_000)).toBe(1);
+    expect(await rings()).toHaveLength(1);
+    await inspector.flushall();
+    expect(await store.start(KEY, 60_000)).toBe(1);
+    // The flushed ring is made anew by the write (with an expiry): its record can be read.
+    const [ring] = await rings();
+    expect(await inspector.pttl(ring as string)).toBeGreaterThan(0);
+    await store.close();
   });
 });
 

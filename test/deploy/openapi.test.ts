@@ -7,7 +7,7 @@ import { type Stack, startStack } from '../support/stack';
 
 const OPENAPI = fileURLToPath(new URL('../../openapi.yaml', import.meta.url));
 
-type Schema = { const?: string; pattern?: string };
+type Schema = { const?: string; pattern?: string; enum?: string[] };
 type Media = { schema?: Schema; example?: string; examples?: Record<string, { value: string }> };
 type Header = { schema?: Schema };
 type Operation = { responses: Record<string, { headers?: Record<string, Header>; content?: Record<string, Media> }> };
@@ -50,6 +50,8 @@ describe('API description: openapi.yaml', () => {
           expect(Object.keys(responses[status]?.content ?? {})).toEqual(['text/plain; charset=utf-8']);
           expect(responses[status]?.headers).toHaveProperty('Cache-Control');
         }
+        // Whether a retry may count twice: the two values a 503 carries.
+        expect(responses['503']?.headers?.['Write-Applied']?.schema?.enum).toEqual(['no', 'unknown']);
       }
     }
   });
@@ -66,14 +68,22 @@ const unique = (values: (string | null)[]) => [...new Set(values)].sort();
 describe('API description: openapi.yaml against the answers of the running service', () => {
   let stack: Stack<'redis'>;
   /** Real answers by "GET /path status". */
-  const answers = new Map<string, { body: string; contentType: string | null; cacheControl: string | null }[]>();
+  const answers = new Map<
+    string,
+    { body: string; contentType: string | null; cacheControl: string | null; writeApplied: string | null }[]
+  >();
 
   beforeAll(async () => {
     stack = await startStack({ store: 'redis' });
     const ask = async (path: string) => {
       const { status, body, headers } = await stack.offline.get(path);
       const key = `GET ${path} ${status}`;
-      const seen = { body, contentType: headers.get('content-type'), cacheControl: headers.get('cache-control') };
+      const seen = {
+        body,
+        contentType: headers.get('content-type'),
+        cacheControl: headers.get('cache-control'),
+        writeApplied: headers.get('write-applied'),
+      };
       answers.set(key, [...(answers.get(key) ?? []), seen]);
     };
     // Each answer the service gives: "Expired!" before any /hello, then 1, then 2; 503 without Redis.
@@ -106,6 +116,12 @@ describe('API description: openapi.yaml against the answers of the running servi
             contentTypes: unique(real.map((answer) => answer.contentType)),
             cacheControl: unique(real.map((answer) => answer.cacheControl)).join(),
           });
+          // Write-Applied on every 503, with a documented value; on no 200.
+          const writeApplied = response.headers?.['Write-Applied']?.schema?.enum;
+          for (const answer of real) {
+            if (writeApplied) expect(writeApplied, key).toContain(answer.writeApplied);
+            else expect(answer.writeApplied, key).toBeNull();
+          }
           for (const { schema } of media) {
             for (const { body } of real) if (schema?.pattern) expect(body, key).toMatch(new RegExp(schema.pattern));
           }

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { askUntilAnswered, countedNumbers, timedGet } from '../support/answers';
+import { throttledReply } from '../support/dynalite';
 import { type Stack, startStack } from '../support/stack';
 
 // The fault matrix at the service layer: the faults only the whole service shows, through real
@@ -40,14 +41,25 @@ const STOPPED_ANSWERED_WITHIN_MS: Record<Kind, number> = {
 const TRANSPORT_HEADERS = new Set(['date', 'connection', 'keep-alive']);
 const serviceHeaders = (headers: Headers) =>
   Object.fromEntries([...headers].filter(([name]) => !TRANSPORT_HEADERS.has(name)));
-const UNAVAILABLE = {
+const unavailable = (writeApplied: 'no' | 'unknown') => ({
   status: 503,
   body: 'Service Unavailable',
   headers: {
     'content-type': 'text/plain; charset=utf-8',
     'cache-control': 'no-store',
     'content-length': String('Service Unavailable'.length),
+    'write-applied': writeApplied,
   },
+});
+
+/**
+ * What each route's 503 says of its write when the store has stopped: Redis sends nothing before a
+ * new connection's handshake, so nothing was counted; the SDK has sent its request, which may have
+ * been applied, and could not ask (see STOPPED_ANSWERED_WITHIN_MS). /health writes nothing.
+ */
+const STOPPED_WRITE_APPLIED: Record<Kind, Record<string, 'no' | 'unknown'>> = {
+  redis: { '/hello': 'no', '/hello/again': 'no', '/health': 'no' },
+  dynamodb: { '/hello': 'unknown', '/hello/again': 'unknown', '/health': 'no' },
 };
 
 export function describeServiceFaults(kind: Kind): void {
@@ -76,7 +88,7 @@ export function describeServiceFaults(kind: Kind): void {
       expect((await askUntilAnswered(stack.offline, '/hello/again')).at(-1)?.body).toBe('Hello ELECLE 2');
     };
 
-    it(`store stopped: every route, /health too, answers a bare 503 within ${STOPPED_ANSWERED_WITHIN_MS[kind]} ms, the log gets the error, and it answers right again within 2 s of the store coming back`, async () => {
+    it(`store stopped: every route, /health too, answers a bare 503 (saying whether its write may have counted) within ${STOPPED_ANSWERED_WITHIN_MS[kind]} ms, the log gets the error, and it answers right again within 2 s of the store coming back`, async () => {
       // Prepare
       await windowAtTwo();
       const logStart = stack.offline.output().length;
@@ -94,7 +106,10 @@ export function describeServiceFaults(kind: Kind): void {
       await stack.server.restart();
       const back = await askUntilAnswered(stack.offline, '/hello', 2_000); // asked for 2 s at most
       // Assess: all the client sees, apart from the transport's own headers, and nothing of the error.
-      for (const answer of answers) expect(answer).toEqual({ path: answer.path, ...UNAVAILABLE, fast: true });
+      for (const answer of answers) {
+        const writeApplied = STOPPED_WRITE_APPLIED[kind][answer.path] ?? 'no';
+        expect(answer).toEqual({ path: answer.path, ...unavailable(writeApplied), fast: true });
+      }
       expect(JSON.stringify(answers)).not.toMatch(
         new RegExp(`error|stack|redis|dynamo|ECONN|127\\.0\\.0\\.1|${stack.proxy.port}|${stack.server.port}`, 'i'),
       );
@@ -111,6 +126,31 @@ export function describeServiceFaults(kind: Kind): void {
       // The store came back empty (nothing was saved): a new window counts from 1.
       expect(back.at(-1)).toMatchObject({ status: 200, body: 'Hello ELECLE 1' });
       expect((await stack.offline.get('/hello/again')).body).toBe('Hello ELECLE 2');
+    });
+
+    it('a reply lost, and the store refusing every lookup: 503 Write-Applied unknown, although the write counted; a 503 that changed nothing says no', async () => {
+      // Prepare
+      await windowAtTwo();
+      const { proxy, offline } = stack;
+      // Act: the increment reaches the store and its reply is lost; every new connection is refused.
+      proxy.loseRepliesOnExisting();
+      proxy.setNewConnections('refuse');
+      const lost = await timedGet(offline, '/hello/again');
+      proxy.heal();
+      // Then a refusal that surely changed nothing: Redis refuses the connection before anything is
+      // sent on it (a refused HTTP connection may have carried the request); DynamoDB throttles.
+      if (kind === 'redis') proxy.setNewConnections('refuse');
+      else proxy.setCannedReply(throttledReply('ThrottlingException'));
+      proxy.resetAll();
+      const refused = await timedGet(offline, '/hello/again');
+      proxy.heal();
+      const [next] = countedNumbers(await askUntilAnswered(offline, '/hello/again'));
+      // Assess: the first may have counted (it did: 3 was taken), the second changed nothing.
+      expect([lost, refused].map(({ status, writeApplied }) => ({ status, writeApplied }))).toEqual([
+        { status: 503, writeApplied: 'unknown' },
+        { status: 503, writeApplied: 'no' },
+      ]);
+      expect(next).toBe(4);
     });
 
     const { requests, replyBytes } = BURST[kind];
@@ -143,7 +183,11 @@ export function describeServiceFaults(kind: Kind): void {
         const [next] = countedNumbers(await askUntilAnswered(offline, '/hello/again'));
         // Assess
         for (const answer of answers.filter(({ status }) => status !== 200)) {
-          expect({ status: answer.status, body: answer.body }).toEqual({ status: 503, body: 'Service Unavailable' });
+          expect({ status: answer.status, body: answer.body, writeApplied: answer.writeApplied }).toEqual({
+            status: 503,
+            body: 'Service Unavailable',
+            writeApplied: 'no',
+          });
         }
         const numbers = countedNumbers(answers).sort((a, b) => a - b);
         // Every lost reply was settled by its record: a broken record (a ring too small, a lookup

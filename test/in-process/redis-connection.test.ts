@@ -81,6 +81,24 @@ describe('Class: RedisCounterStore, its connection', () => {
     expect(await store.increment(KEY)).toBe(2);
   });
 
+  it('gives up a connection attempt that hangs when it is due, also for a request that joined it late, then opens a new one', async () => {
+    // Prepare: a connection attempt that hangs (the handshake is never answered), begun 300 ms ago.
+    await openStore({ timeoutMs: 500 });
+    stack.proxy.setNewConnections('hang');
+    stack.proxy.resetAll();
+    await sleep(20); // the reset has reached the client
+    const first = storeOutcome(store.increment(KEY));
+    await sleep(300);
+    stack.proxy.heal(); // new connections are answered again; the hung one stays hung
+    // Act: a request joins the hung attempt.
+    const joined = await storeOutcome(store.increment(KEY));
+    // Assess: it waited for what was left of the attempt's 500 ms, not 500 ms more.
+    expect(joined.error).toBe('Redis connection not ready within 500 ms');
+    expect(joined.ms).toBeLessThan(450);
+    expect((await first).error).toBe('Redis connection not ready within 500 ms');
+    expect(await store.increment(KEY)).toBe(2);
+  });
+
   it('refuses every request after close', async () => {
     await openStore();
     await store.close();

@@ -19,8 +19,12 @@ type Kind = 'redis' | 'dynamodb';
 const T = 300;
 const KEY = 'faults:count';
 
-/** What the call answers: a number, or a StoreUnavailableError's message (and its cause's name and message). */
-type Answer = { count: number } | { error: string | RegExp; cause?: RegExp };
+/**
+ * What the call answers: a number (a burst's numbers, in order), or a StoreUnavailableError's
+ * message (and its cause's name and message).
+ */
+type Answer = { count: number | number[] } | { error: string | RegExp; cause?: RegExp };
+type Adapter = Awaited<ReturnType<Stack<Kind>['newStore']>>;
 
 interface Row {
   fault: string;
@@ -29,11 +33,11 @@ interface Row {
   /** The adapter's options; the deadline is T unless a row needs another. */
   options?: { timeoutMs?: number; maxIdleMs?: number };
   /** Done to the stack once the window is open at 1 (a promise is waited for). */
-  inject(stack: Stack<Kind>): unknown;
+  inject(stack: Stack<Kind>, store: Adapter): unknown;
   /** Done while the call is on its way. */
   during?(stack: Stack<Kind>): Promise<void>;
-  /** The call: an increment (the default), or a /hello's start. */
-  call?: 'increment' | 'start';
+  /** The call: an increment (the default), a /hello's start, or BURST increments at once. */
+  call?: 'increment' | 'start' | 'burst';
   /** How long bytes held or delayed by the fault may still take to arrive once it has healed. */
   lateMs?: number;
   /** Per store the row applies to: the answer, the time bound [at least, less than] in ms, what is left. */
@@ -44,6 +48,22 @@ const notAppliedRedis = `Redis did not answer within ${T} ms; reconnecting; the 
 const notAppliedDynamoDb = `DynamoDB did not answer the UpdateItem within ${T} ms; the write was not applied, and now cannot be`;
 const unknownRedis = `Redis did not answer within ${T} ms; reconnecting, and so did asking whether the write was applied`;
 const unknownDynamoDb = `DynamoDB did not answer the UpdateItem within ${T} ms, and so did asking whether the write was applied`;
+
+const BURST = 6;
+
+/**
+ * Strikes the adapter's next connection at its first write (an increment, or a /hello's), after
+ * its handshake and whatever the adapter sends before writing: every connection is reset, so the
+ * call must open a new one.
+ */
+const atFirstWrite = (stack: Stack<Kind>, write: 'increment' | 'start', fault: 'half-open' | 'lose-replies') => {
+  const marker =
+    stack.kind === 'redis'
+      ? `\r\n${KEY}\r\n` // the counter's own key, which only the write scripts carry
+      : `DynamoDB_20120810.${write === 'start' ? 'PutItem' : 'UpdateItem'}`;
+  stack.proxy.strikeWhenClientSends((chunk) => chunk.includes(marker), fault);
+  return resetAll(stack, 'forward');
+};
 
 /** Every connection reset, and new ones treated as `mode` says, once the reset has reached the adapter. */
 const resetAll = (stack: Stack<Kind>, mode: NewConnections) => {
@@ -84,6 +104,63 @@ const ROWS: Row[] = [
     stores: {
       redis: { answer: { error: notAppliedRedis }, ms: [T - 5, T + 500], left: 1 },
       dynamodb: { answer: { error: notAppliedDynamoDb }, ms: [T - 5, T + 1_000], left: 1 },
+    },
+  },
+  {
+    fault: 'half-open, with more idle connections in the pool',
+    says: 'settles the write as not applied: the lookup does not wait on another of the silenced connections',
+    inject: async (stack, store) => {
+      // DynamoDB's client keeps a socket per concurrent request; Redis's one connection serves all.
+      await Promise.all([store.increment(KEY), store.increment(KEY), store.increment(KEY)]);
+      stack.proxy.blackholeExisting();
+    },
+    stores: {
+      redis: { answer: { error: notAppliedRedis }, ms: [T - 5, T + 500], left: 4 },
+      dynamodb: { answer: { error: notAppliedDynamoDb }, ms: [T - 5, T + 1_000], left: 4 },
+    },
+  },
+  {
+    fault: "half-open on a new connection just before its first write (/hello/again's)",
+    says: 'settles the write as not applied: the record of outcomes was there before the write',
+    inject: (stack) => atFirstWrite(stack, 'increment', 'half-open'),
+    stores: {
+      redis: { answer: { error: notAppliedRedis }, ms: [T - 5, T + 500], left: 1 },
+      dynamodb: { answer: { error: notAppliedDynamoDb }, ms: [T - 5, T + 1_000], left: 1 },
+    },
+  },
+  {
+    fault: "half-open on a new connection just before its first write (/hello's)",
+    says: 'settles the write as not applied',
+    inject: (stack) => atFirstWrite(stack, 'start', 'half-open'),
+    call: 'start',
+    stores: {
+      redis: { answer: { error: notAppliedRedis }, ms: [T - 5, T + 500], left: 1 },
+      dynamodb: {
+        answer: {
+          error: `DynamoDB did not answer the PutItem within ${T} ms; the write was not applied, and now cannot be`,
+        },
+        ms: [T - 5, T + 1_000],
+        left: 1,
+      },
+    },
+  },
+  {
+    fault: "reply lost after a new connection's first write (/hello/again's)",
+    says: 'answers the number the write got',
+    inject: (stack) => atFirstWrite(stack, 'increment', 'lose-replies'),
+    stores: {
+      redis: { answer: { count: 2 }, ms: [T - 5, T + 500], left: 2 },
+      dynamodb: { answer: { count: 2 }, ms: [T - 5, T + 1_000], left: 2 },
+    },
+  },
+  {
+    fault: `replies lost to ${BURST} concurrent writes`,
+    says: 'answers each the number it got: every record is read back, none overwritten',
+    inject: (stack) => stack.proxy.loseRepliesOnExisting(),
+    call: 'burst',
+    stores: {
+      redis: { answer: { count: [2, 3, 4, 5, 6, 7] }, ms: [T - 5, T + 500], left: 1 + BURST },
+      dynamodb: { answer: { count: [2, 3, 4, 5, 6, 7] }, ms: [T - 5, T + 1_000], left: 1 + BURST },
     },
   },
   {
@@ -225,6 +302,21 @@ const ROWS: Row[] = [
     },
   },
   {
+    fault: 'reply lost, and new connections hang for a moment while it is looked up',
+    says: 'asks again on another connection while the first lookup hangs, and answers the number',
+    inject: (stack) => {
+      stack.proxy.loseRepliesOnExisting();
+      stack.proxy.setNewConnections('hang');
+    },
+    during: async (stack) => {
+      await sleep(T + T / 6); // DynamoDB's lookup begins when the write times out, at T
+      stack.proxy.setNewConnections('forward');
+    },
+    stores: {
+      dynamodb: { answer: { count: 2 }, ms: [T - 5, 2 * T + 1_000], left: 2 },
+    },
+  },
+  {
     fault: 'reply lost, and the lookup refused until it gives up',
     says: 'says the outcome is unknown, no earlier than the deadline; the write was applied',
     inject: (stack) => {
@@ -280,9 +372,17 @@ describe.each(['redis', 'dynamodb'] as const)(
         // Prepare: a window open at 1, on a connection the adapter has used.
         const store = await stack.newStore({ timeoutMs: T, ...row.options });
         await store.start(KEY, 60_000);
-        await row.inject(stack);
+        await row.inject(stack, store);
         // Act
-        const called = storeOutcome(row.call === 'start' ? store.start(KEY, 60_000) : store.increment(KEY));
+        const call = () => {
+          if (row.call === 'start') return store.start(KEY, 60_000);
+          if (row.call === 'burst') {
+            const increments = Array.from({ length: BURST }, () => store.increment(KEY));
+            return Promise.all(increments).then((counts) => counts.sort((a, b) => (a ?? 0) - (b ?? 0)));
+          }
+          return store.increment(KEY);
+        };
+        const called = storeOutcome<unknown>(call());
         await row.during?.(stack);
         const outcome = await called;
         // Assess: the answer and its time

@@ -3,6 +3,8 @@ import type { Offline } from './offline';
 export interface TimedAnswer {
   status: number;
   body: string;
+  /** A 503's Write-Applied header: `no` (nothing counted) or `unknown` (a retry may count twice). */
+  writeApplied: string | null;
   /** How long the answer took, in milliseconds. */
   ms: number;
 }
@@ -10,8 +12,8 @@ export interface TimedAnswer {
 /** GETs `path` and returns the answer with how long it took. */
 export async function timedGet(offline: Offline, path: string): Promise<TimedAnswer> {
   const startedAt = performance.now();
-  const { status, body } = await offline.get(path);
-  return { status, body, ms: performance.now() - startedAt };
+  const { status, body, headers } = await offline.get(path);
+  return { status, body, writeApplied: headers.get('write-applied'), ms: performance.now() - startedAt };
 }
 
 /** Asks `path` one request at a time until `ms` have passed; returns every answer. */

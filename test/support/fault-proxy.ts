@@ -29,6 +29,7 @@ export class FaultProxy {
   #cannedReply: string | undefined;
   #accepted = 0;
   #trigger: { bytesLeft: number; action: () => void } | undefined;
+  #onClientSends: { matches: (chunk: Buffer) => boolean; fault: 'half-open' | 'lose-replies' } | undefined;
 
   private constructor(
     readonly port: number,
@@ -91,6 +92,15 @@ export class FaultProxy {
     this.#trigger = { bytesLeft: bytes, action };
   }
 
+  /**
+   * Strikes the connection of the first chunk a client sends from now on that `matches` (a write,
+   * say, after a new connection's handshake): `half-open` silences it before that chunk is forwarded
+   * (the write never arrives), `lose-replies` forwards the chunk and drops every reply after it.
+   */
+  strikeWhenClientSends(matches: (chunk: Buffer) => boolean, fault: 'half-open' | 'lose-replies'): void {
+    this.#onClientSends = { matches, fault };
+  }
+
   /** What new connections get from now on. `refuse` resets each one as it arrives. */
   setNewConnections(mode: NewConnections): void {
     this.#newConnections = mode;
@@ -126,6 +136,7 @@ export class FaultProxy {
     this.#latencyMs = 0;
     this.#closeAfterBytes = undefined;
     this.#cannedReply = undefined;
+    this.#onClientSends = undefined;
   }
 
   async stop(): Promise<void> {
@@ -183,6 +194,12 @@ export class FaultProxy {
       }
     };
     from.on('data', (chunk: Buffer) => {
+      const strike = this.#onClientSends;
+      if (strike && from === pair.client && strike.matches(chunk)) {
+        this.#onClientSends = undefined;
+        if (strike.fault === 'half-open') pair.blackholed = true;
+        else pair.repliesLost = true;
+      }
       if (pair.blackholed || (pair.repliesLost && from !== pair.client)) return;
       if (pair.held) {
         (from === pair.client ? pair.held.toServer : pair.held.toClient).push(chunk);

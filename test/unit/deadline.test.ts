@@ -97,6 +97,20 @@ describe('Function: withinDeadline', () => {
     },
   );
 
+  it('waits firstMs first (what is left of work begun earlier), and a full period after progress', async () => {
+    let steps = 0;
+    const startedAt = performance.now();
+    const early = await settled(withinDeadline(new Promise(() => {}), 200, timedOut, () => steps, 30));
+    expect(early).toEqual({ error: 'timed out' });
+    expect(performance.now() - startedAt).toBeLessThan(150);
+    const moving = settled(withinDeadline(new Promise(() => {}), 100, timedOut, () => steps, 20));
+    await sleep(10);
+    steps += 1; // progress before the first wait ends: another 100 ms
+    const outcome = await moving;
+    expect(outcome).toEqual({ error: 'timed out' });
+    expect(performance.now() - startedAt).toBeGreaterThanOrEqual(100);
+  });
+
   it('gives a wait that made progress another period, and times it out once progress stops', async () => {
     // Prepare: progress for 3 periods, then none
     let steps = 0;

@@ -1,6 +1,6 @@
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { ConfigError, StoreUnavailableError } from '../../lib/errors';
+import { ConfigError, OutcomeUnknownError, ReplyLostError, StoreUnavailableError } from '../../lib/errors';
 import { getRoute } from '../../lib/http';
 import { logger } from '../../lib/telemetry';
 import { captureOutput } from '../support/lambda-events';
@@ -72,7 +72,11 @@ describe('Function: getRoute', () => {
       throw new StoreUnavailableError('Redis increment failed', { cause: new Error('connect ECONNREFUSED') });
     });
     const { result, logs } = await call(handler);
-    expect(result).toEqual({ statusCode: 503, headers: TEXT_HEADERS, body: 'Service Unavailable' });
+    expect(result).toEqual({
+      statusCode: 503,
+      headers: { ...TEXT_HEADERS, 'write-applied': 'no' },
+      body: 'Service Unavailable',
+    });
     expect(logs).toEqual([
       expect.objectContaining({
         level: 'ERROR',
@@ -85,6 +89,25 @@ describe('Function: getRoute', () => {
         }),
       }),
     ]);
+  });
+
+  it('says on each 503 whether the write may have counted: Write-Applied unknown only for an unknown outcome', async () => {
+    const cases = [
+      [new StoreUnavailableError('refused'), 'no'],
+      [new ReplyLostError('the reply of a read was lost'), 'no'],
+      [new OutcomeUnknownError('reply lost, and so did asking'), 'unknown'],
+    ] as const;
+    for (const [error, applied] of cases) {
+      const { result } = await call(
+        getRoute(async () => {
+          throw error;
+        }),
+      );
+      expect({ status: result.statusCode, applied: result.headers?.['write-applied'] }).toEqual({
+        status: 503,
+        applied,
+      });
+    }
   });
 
   it('returns 500 "Internal Server Error" for anything else, without the error', async () => {

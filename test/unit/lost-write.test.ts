@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { type Lookup, newWriteId, settleLostWrite } from '../../lib/counter/lost-write';
+import { hedged, type Lookup, newWriteId, settleLostWrite } from '../../lib/counter/lost-write';
 import { ReplyLostError } from '../../lib/errors';
 import { logger } from '../../lib/telemetry';
 
@@ -121,6 +121,79 @@ describe('Function: settleLostWrite', () => {
     expect(askedAt.length).toBeLessThanOrEqual(4);
     expect((outcome as { cause?: Error }).cause?.message).toBe(`refused ${askedAt.length}`);
     expect(Date.now() - now).toBeLessThan(175 + 50);
+  });
+});
+
+describe('Function: settleLostWrite, a lookup that never answers', () => {
+  it('is given up at `until`, unknown, however long the lookup itself would wait', async () => {
+    const now = Date.now();
+    const lookUp = () => new Promise<Lookup>(() => {});
+    const outcome = await settled(settleLostWrite(lost(), { store: 'Redis', lookUp, from: now, until: now + 100 }));
+    expect(outcome).toMatchObject({
+      error: 'OutcomeUnknownError',
+      message: 'Redis did not answer within 100 ms, and so did asking whether the write was applied',
+    });
+    expect(Date.now() - now).toBeGreaterThanOrEqual(99);
+    expect(Date.now() - now).toBeLessThan(100 + 150);
+  });
+});
+
+describe('Function: hedged', () => {
+  it('asks a second time when the first has not answered within its time, and takes the first answer', async () => {
+    const askedAt: number[] = [];
+    const answers = [new Promise<Lookup>(() => {}), Promise.resolve<Lookup>({ found: 'not-applied' })];
+    const lookUp = hedged(() => {
+      askedAt.push(Date.now());
+      return answers.shift() as Promise<Lookup>;
+    }, 40);
+    const startedAt = Date.now();
+    expect(await lookUp()).toEqual({ found: 'not-applied' });
+    expect(askedAt).toHaveLength(2);
+    expect((askedAt[1] ?? 0) - startedAt).toBeGreaterThanOrEqual(39);
+  });
+
+  it('fails when the first fails before the second is asked, and asks no second', async () => {
+    let asked = 0;
+    const lookUp = hedged(async () => {
+      asked += 1;
+      throw new Error('ECONNREFUSED');
+    }, 40);
+    await expect(lookUp()).rejects.toThrow('ECONNREFUSED');
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    expect(asked).toBe(1);
+  });
+
+  it('asks again every period while none has answered, at most `most` times in all', async () => {
+    let asked = 0;
+    const lookUp = hedged(
+      () => {
+        asked += 1;
+        return asked < 3 ? new Promise<Lookup>(() => {}) : Promise.resolve<Lookup>({ found: 'not-applied' });
+      },
+      20,
+      3,
+    );
+    expect(await lookUp()).toEqual({ found: 'not-applied' });
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    expect(asked).toBe(3);
+  });
+
+  it('fails only when both have failed, with the last error', async () => {
+    const lookUp = hedged(
+      (() => {
+        let call = 0;
+        return () => {
+          call += 1;
+          const n = call;
+          return new Promise<Lookup>((_, reject) =>
+            setTimeout(() => reject(new Error(`failed ${n}`)), n === 1 ? 60 : 40),
+          );
+        };
+      })(),
+      30,
+      2,
+    );
+    await expect(lookUp()).rejects.toThrow('failed 2');
   });
 });
 

@@ -1,12 +1,14 @@
-import { ReplyError } from 'ioredis';
+import { EventEmitter } from 'node:events';
+import { type Redis, ReplyError } from 'ioredis';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   ConnectionHealth,
   credentialsRefused,
   explainReplyError,
   loggableError,
+  RedisConnection,
 } from '../../lib/counter/redis-connection';
-import { StoreUnavailableError } from '../../lib/errors';
+import { ReplyLostError, StoreUnavailableError } from '../../lib/errors';
 import { logger } from '../../lib/telemetry';
 
 // The parts of a Redis connection's life that are logic alone: what Redis's errors mean, what may
@@ -160,5 +162,36 @@ describe('Function: loggableError', () => {
   it("returns an error with no command (the socket's) as it is", () => {
     const refused = new Error('connect ECONNREFUSED 127.0.0.1:6379');
     expect(loggableError(refused, 's3cret')).toBe(refused);
+  });
+});
+
+describe('Class: RedisConnection, a command that fails', () => {
+  /** A connection over a stand-in for ioredis's client: only what reply() looks at. */
+  const connection = () => {
+    const client = Object.assign(new EventEmitter(), { status: 'ready', disconnect: () => {} }) as unknown as Redis;
+    return new RedisConnection(client, {
+      timeoutMs: 1_000,
+      health: new ConnectionHealth('redis://h:6379'),
+      password: '',
+    });
+  };
+
+  it('is an exact failure when ioredis refused it without writing it (its socket had ended): nothing can have run', async () => {
+    const used = connection();
+    const refused = Promise.reject(new Error("Stream isn't writeable and enableOfflineQueue options is false"));
+    const error = await used.reply(refused).catch((failure: unknown) => failure);
+    expect(error).toBeInstanceOf(StoreUnavailableError);
+    expect(error).not.toBeInstanceOf(ReplyLostError);
+    expect((error as Error).message).toBe('Redis connection closed before the command was sent');
+    expect(used.retired).toBe(true);
+  });
+
+  it('is a lost reply when the connection closed after it was written: it may have run', async () => {
+    const used = connection();
+    const error = await used
+      .reply(Promise.reject(new Error('Connection is closed.')))
+      .catch((failure: unknown) => failure);
+    expect(error).toBeInstanceOf(ReplyLostError);
+    expect(used.retired).toBe(true);
   });
 });
