@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { throttledReply } from '../support/dynalite';
+import { errorReply, throttledReply } from '../support/dynalite';
 import type { NewConnections } from '../support/fault-proxy';
 import { type Stack, startStack } from '../support/stack';
 import { ROOMY_TIMEOUT_MS, storeOutcome } from '../support/store-outcome';
@@ -254,6 +254,25 @@ const ROWS: Row[] = [
       },
     }),
   ),
+  {
+    fault: 'DynamoDB answers 500 (InternalServerError), the lookup too',
+    says: 'says the outcome is unknown: a 5xx may have been applied',
+    inject: (stack) =>
+      stack.proxy.setCannedReply(
+        errorReply('500 Internal Server Error', 'InternalServerError', 'Internal server error'),
+      ),
+    stores: {
+      dynamodb: {
+        answer: {
+          error: 'DynamoDB UpdateItem failed, and so did asking whether the write was applied',
+          cause: /^ReplyLostError: DynamoDB UpdateItem failed$/,
+        },
+        // Asked again every 50 ms until another pause would pass the deadline.
+        ms: [T - 55, T + 1_000],
+        left: 1,
+      },
+    },
+  },
 ];
 
 describe.each(['redis', 'dynamodb'] as const)(
