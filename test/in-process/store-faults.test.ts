@@ -190,6 +190,20 @@ const ROWS: Row[] = [
     },
   },
   {
+    fault: "command held on its way, and the first lookup's reply lost to a reset",
+    says: 'asks again, and settles the write as not applied from the mark the first lookup left',
+    lateMs: 200,
+    inject: (stack) => {
+      stack.proxy.stallExisting();
+      // The first reply the store sends from now on (held ones aside) is the first lookup's.
+      stack.proxy.afterServerSent(1, () => stack.proxy.resetAll());
+    },
+    stores: {
+      redis: { answer: { error: notAppliedRedis }, ms: [T - 5, T + 500], left: 1 },
+      dynamodb: { answer: { error: notAppliedDynamoDb }, ms: [T - 5, T + 1_000], left: 1 },
+    },
+  },
+  {
     fault: 'reply lost after the write',
     says: 'answers the number the write got, read from its record after the deadline',
     inject: (stack) => stack.proxy.loseRepliesOnExisting(),
