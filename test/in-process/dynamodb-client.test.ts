@@ -48,6 +48,21 @@ describe('Class: DynamoDbCounterStore, its client and its records', () => {
     expect(records).toHaveLength(1);
   });
 
+  it("reads a lost write's record with a strongly consistent read: an eventually consistent one may miss it", async () => {
+    // Prepare: the write is applied, and its reply lost
+    const store = await openStore();
+    stack.proxy.loseRepliesOnExisting();
+    stack.proxy.recordSent();
+    // Act
+    expect(await store.increment(KEY)).toBe(2);
+    // Assess: dynalite reads consistently whatever it is asked, so what was asked is looked at
+    const reads = stack.proxy
+      .sentByClients()
+      .split(/(?=POST \/ HTTP\/1\.1)/)
+      .filter((request) => request.includes('DynamoDB_20120810.GetItem'));
+    expect(reads).toEqual([expect.stringContaining('"ConsistentRead":true')]);
+  });
+
   it('keeps using one connection while requests come within the idle limit', async () => {
     const store = await openStore();
     const accepted = stack.proxy.accepted;

@@ -29,6 +29,7 @@ export class FaultProxy {
   #cannedReply: string | undefined;
   #accepted = 0;
   #trigger: { bytesLeft: number; action: () => void } | undefined;
+  #sent: Buffer[] | undefined;
 
   private constructor(
     readonly port: number,
@@ -91,6 +92,18 @@ export class FaultProxy {
     this.#trigger = { bytesLeft: bytes, action };
   }
 
+  /** From now on keeps what clients send, forwarded or not, for sentByClients(). */
+  recordSent(): void {
+    this.#sent = [];
+  }
+
+  /** What clients have sent since recordSent(), as text (what a request asked for); recording stops. */
+  sentByClients(): string {
+    const sent = Buffer.concat(this.#sent ?? []).toString();
+    this.#sent = undefined;
+    return sent;
+  }
+
   /** What new connections get from now on. `refuse` resets each one as it arrives. */
   setNewConnections(mode: NewConnections): void {
     this.#newConnections = mode;
@@ -126,6 +139,7 @@ export class FaultProxy {
     this.#latencyMs = 0;
     this.#closeAfterBytes = undefined;
     this.#cannedReply = undefined;
+    this.#sent = undefined;
   }
 
   async stop(): Promise<void> {
@@ -183,6 +197,7 @@ export class FaultProxy {
       }
     };
     from.on('data', (chunk: Buffer) => {
+      if (this.#sent && from === pair.client) this.#sent.push(chunk);
       if (pair.blackholed || (pair.repliesLost && from !== pair.client)) return;
       if (pair.held) {
         (from === pair.client ? pair.held.toServer : pair.held.toClient).push(chunk);
