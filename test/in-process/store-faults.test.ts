@@ -124,7 +124,11 @@ const ROWS: Row[] = [
         left: 1,
       },
       dynamodb: {
-        answer: { error: 'DynamoDB UpdateItem failed; the write was not applied, and now cannot be' },
+        // The cause is the reset the write met, as the request's log line shows it.
+        answer: {
+          error: 'DynamoDB UpdateItem failed; the write was not applied, and now cannot be',
+          cause: /ECONNRESET|socket hang up/,
+        },
         ms: [0, T + 1_000],
         left: 1,
       },
