@@ -208,6 +208,18 @@ const ROWS: Row[] = [
     },
   },
   {
+    fault: "command held on its way, and the lookup's mark throttled (its read is not)",
+    says: 'says the outcome is unknown: with no mark in place the held write may still land, and it does',
+    lateMs: 200,
+    inject: (stack) => {
+      stack.proxy.stallExisting();
+      stack.proxy.setCannedReply(throttledReply('ThrottlingException'), 'DynamoDB_20120810.UpdateItem');
+    },
+    stores: {
+      dynamodb: { answer: { error: unknownDynamoDb }, ms: [T - 55, T + 1_000], left: 2 },
+    },
+  },
+  {
     fault: 'reply lost after the write',
     says: 'answers the number the write got, read from its record after the deadline',
     inject: (stack) => stack.proxy.loseRepliesOnExisting(),

@@ -27,6 +27,7 @@ export class FaultProxy {
   #latencyMs = 0;
   #closeAfterBytes: number | undefined;
   #cannedReply: string | undefined;
+  #cannedOnlyFor: string | undefined;
   #accepted = 0;
   #trigger: { bytesLeft: number; action: () => void } | undefined;
   #sent: Buffer[] | undefined;
@@ -125,11 +126,14 @@ export class FaultProxy {
   }
 
   /**
-   * Answers every chunk the client sends with `reply` instead of forwarding it (undefined: forward).
-   * For HTTP servers: a whole canned response, such as DynamoDB's throttling error.
+   * Answers every chunk the client sends with `reply` instead of forwarding it (undefined: forward);
+   * with `onlyFor`, only the chunks that contain it (an HTTP request sent in one chunk: its
+   * operation's header, say). For HTTP servers: a whole canned response, such as DynamoDB's
+   * throttling error.
    */
-  setCannedReply(reply: string | undefined): void {
+  setCannedReply(reply: string | undefined, onlyFor?: string): void {
     this.#cannedReply = reply;
+    this.#cannedOnlyFor = onlyFor;
   }
 
   /** Back to forwarding everything; connections already blackholed stay so. */
@@ -139,6 +143,7 @@ export class FaultProxy {
     this.#latencyMs = 0;
     this.#closeAfterBytes = undefined;
     this.#cannedReply = undefined;
+    this.#cannedOnlyFor = undefined;
     this.#sent = undefined;
   }
 
@@ -212,8 +217,12 @@ export class FaultProxy {
           if (pair.blackholed || to.destroyed) return;
         }
       }
-      if (this.#cannedReply !== undefined && from === pair.client) {
-        from.write(this.#cannedReply);
+      const canned =
+        this.#cannedReply !== undefined &&
+        from === pair.client &&
+        (this.#cannedOnlyFor === undefined || chunk.includes(this.#cannedOnlyFor));
+      if (canned) {
+        from.write(this.#cannedReply as string);
         return;
       }
       queue.push({ chunk, due: Date.now() + this.#latencyMs });
