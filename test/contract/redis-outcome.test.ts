@@ -1,8 +1,12 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { defineCounterCommands, RedisCounterStore, RING_KEPT_MS, RING_SLOTS } from '../../lib/counter/redis';
+import { logger } from '../../lib/telemetry';
+import { captureOutput } from '../support/lambda-events';
 import { TestRedisServer } from '../support/redis-server';
+import { type Stack, startStack } from '../support/stack';
+import { storeOutcome } from '../support/store-outcome';
 
 const KEY = 'outcome:count';
 const RING = `{${KEY}}:outcomes:test`;
@@ -153,6 +157,123 @@ describe('Class: RedisCounterStore, its rings of outcomes', () => {
     await store.close();
   });
 });
+
+// The store's side of it, in this process, behind the fault proxy: what a request whose reply was
+// lost is answered, from what its lookup finds in the ring, and what the ring's expiry is while its
+// connection keeps writing.
+describe('Class: RedisCounterStore, settling lost replies from its ring', () => {
+  const T = 300;
+  let stack: Stack<'redis'>;
+  /** The rings Redis holds for KEY's writes. */
+  const rings = () => stack.inspector.keys(`{${KEY}}:outcomes:*`);
+
+  beforeAll(async () => {
+    stack = await startStack({ store: 'redis', proxy: true, offline: false });
+  });
+
+  afterEach(async () => {
+    vi.restoreAllMocks();
+    await stack.heal();
+    await stack.inspector.flushall();
+  });
+
+  afterAll(async () => {
+    await stack?.stop();
+  });
+
+  it("says the outcome is unknown when the connection's record is gone before the lookup (evicted, flushed)", async () => {
+    // Prepare: a window at 1; the next write is applied, and its reply lost
+    const store = await stack.newStore({ timeoutMs: T });
+    await store.start(KEY, 60_000);
+    stack.proxy.loseRepliesOnExisting();
+    const scriptsBefore = await scriptCalls(stack.inspector);
+    // Act: the ring goes while the request waits for its reply
+    const called = storeOutcome(store.increment(KEY));
+    await sleep(T / 2);
+    await stack.inspector.del(...(await rings()));
+    const outcome = await called;
+    // Assess
+    expect(outcome.error).toBe(
+      `Redis did not answer within ${T} ms; reconnecting, and its connection's record of outcomes was destroyed (flushed, evicted, or lost with the store's data)`,
+    );
+    expect(await stack.inspector.get(KEY)).toBe('2');
+    // The write, the ring the new connection makes as it opens, and one lookup: with one clock for
+    // both, the first lookup comes after the deadline on Redis's.
+    expect((await scriptCalls(stack.inspector)) - scriptsBefore).toBe(3);
+  });
+
+  it('answers every number of a burst whose replies are lost, but for the one whose record a later write overwrote', async () => {
+    // Prepare: a window at 1; every reply on the connection is lost from now on
+    const store = await stack.newStore({ timeoutMs: T });
+    await store.start(KEY, 60_000);
+    stack.proxy.loseRepliesOnExisting();
+    // Act: one write more than the ring has slots, all on the one connection
+    const outcomes = await Promise.all(
+      Array.from({ length: RING_SLOTS + 1 }, () => storeOutcome(store.increment(KEY))),
+    );
+    // Assess: the first write (2) took the slot the last one (RING_SLOTS + 2) took again
+    const unknown = outcomes.filter(({ error }) => error !== undefined).map(({ error }) => error);
+    expect(unknown).toEqual([expect.stringMatching(/^Redis .*, and later writes have taken its record's place$/)]);
+    const answered = outcomes.map(({ value }) => value).filter((value) => value !== undefined);
+    expect(answered.sort((a, b) => (a ?? 0) - (b ?? 0))).toEqual(Array.from({ length: RING_SLOTS }, (_, i) => i + 3));
+    expect(await stack.inspector.get(KEY)).toBe(String(RING_SLOTS + 2));
+  });
+
+  it("waits for Redis's clock to pass the deadline when this host's runs ahead, then answers the number the write got", async () => {
+    // Prepare: this host's clock reads 150 ms late, so the lookup first reaches Redis before the deadline there
+    const store = await stack.newStore({ timeoutMs: T });
+    await store.start(KEY, 60_000);
+    const realNow = Date.now.bind(Date);
+    vi.spyOn(Date, 'now').mockImplementation(() => realNow() + 150);
+    stack.proxy.loseRepliesOnExisting();
+    const lookupsBefore = await scriptCalls(stack.inspector);
+    const output = captureOutput();
+    logger.setLogLevel('WARN');
+    // Act
+    const outcome = await storeOutcome(store.increment(KEY)).finally(() => {
+      logger.setLogLevel('SILENT');
+      output.stop();
+    });
+    // Assess: the number, once Redis's clock has passed the deadline, after one lookup too early and one in time
+    expect(outcome.value).toBe(2);
+    // (besides the warning that the connection was lost)
+    expect(output.lines()).toContainEqual(
+      expect.objectContaining({
+        level: 'WARN',
+        message: 'Redis reply lost after the write was applied; answered from its record',
+        count: 2,
+      }),
+    );
+    expect(outcome.ms).toBeGreaterThanOrEqual(T + 150 - 5);
+    // The write; the ring the new connection makes as it opens; the lookups: one too early (none when
+    // this machine stalled past the deadline), one in time
+    expect((await scriptCalls(stack.inspector)) - lookupsBefore).toBeLessThanOrEqual(4);
+  });
+
+  it("renews the expiry of a connection's ring every 20 s while it writes, and no more often", async () => {
+    // Prepare: one ring, whose expiry has run down to 5 s
+    const store = await stack.newStore({ timeoutMs: T });
+    await store.start(KEY, 60_000);
+    const [ring] = await rings();
+    await stack.inspector.pexpire(ring as string, 5_000);
+    const realNow = Date.now.bind(Date);
+    const clockAt = (aheadMs: number) => vi.spyOn(Date, 'now').mockImplementation(() => realNow() + aheadMs);
+    // Act, and Assess: 10 s later, the ring is left as it is; 21 s later, it is kept another minute
+    clockAt(10_000);
+    expect(await store.increment(KEY)).toBe(2);
+    expect(await stack.inspector.pttl(ring as string)).toBeLessThanOrEqual(5_000);
+    clockAt(21_000);
+    expect(await store.increment(KEY)).toBe(3);
+    expect(await stack.inspector.pttl(ring as string)).toBeGreaterThan(RING_KEPT_MS - 10_000);
+    expect(await rings()).toEqual([ring]);
+  });
+});
+
+/** How many scripts Redis has run (each write and each lookup is one). */
+async function scriptCalls(inspector: Redis): Promise<number> {
+  const stats = await inspector.info('commandstats');
+  return [...stats.matchAll(/^cmdstat_eval(?:sha)?:calls=(\d+)/gm)].reduce((sum, [, calls]) => sum + Number(calls), 0);
+}
 
 // ElastiCache Serverless runs in cluster mode: a script may touch only keys of one hash slot, named
 // in KEYS. A redis-server with cluster mode on refuses anything else with CROSSSLOT.

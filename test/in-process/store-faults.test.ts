@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { throttledReply } from '../support/dynalite';
+import { errorReply, throttledReply } from '../support/dynalite';
 import type { NewConnections } from '../support/fault-proxy';
 import { type Stack, startStack } from '../support/stack';
 import { ROOMY_TIMEOUT_MS, storeOutcome } from '../support/store-outcome';
@@ -201,7 +201,11 @@ const ROWS: Row[] = [
         left: 1,
       },
       dynamodb: {
-        answer: { error: 'DynamoDB UpdateItem failed; the write was not applied, and now cannot be' },
+        // The cause is the reset the write met, as the request's log line shows it.
+        answer: {
+          error: 'DynamoDB UpdateItem failed; the write was not applied, and now cannot be',
+          cause: /ECONNRESET|socket hang up/,
+        },
         ms: [0, T + 1_000],
         left: 1,
       },
@@ -264,6 +268,32 @@ const ROWS: Row[] = [
     stores: {
       redis: { answer: { error: notAppliedRedis }, ms: [T - 5, T + 500], left: 1 },
       dynamodb: { answer: { error: notAppliedDynamoDb }, ms: [T - 5, T + 1_000], left: 1 },
+    },
+  },
+  {
+    fault: "command held on its way, and the first lookup's reply lost to a reset",
+    says: 'asks again, and settles the write as not applied from the mark the first lookup left',
+    lateMs: 200,
+    inject: (stack) => {
+      stack.proxy.stallExisting();
+      // The first reply the store sends from now on (held ones aside) is the first lookup's.
+      stack.proxy.afterServerSent(1, () => stack.proxy.resetAll());
+    },
+    stores: {
+      redis: { answer: { error: notAppliedRedis }, ms: [T - 5, T + 500], left: 1 },
+      dynamodb: { answer: { error: notAppliedDynamoDb }, ms: [T - 5, T + 1_000], left: 1 },
+    },
+  },
+  {
+    fault: "command held on its way, and the lookup's mark throttled (its read is not)",
+    says: 'says the outcome is unknown: with no mark in place the held write may still land, and it does',
+    lateMs: 200,
+    inject: (stack) => {
+      stack.proxy.stallExisting();
+      stack.proxy.setCannedReply(throttledReply('ThrottlingException'), 'DynamoDB_20120810.UpdateItem');
+    },
+    stores: {
+      dynamodb: { answer: { error: unknownDynamoDb }, ms: [T - 55, T + 1_000], left: 2 },
     },
   },
   {
@@ -346,6 +376,25 @@ const ROWS: Row[] = [
       },
     }),
   ),
+  {
+    fault: 'DynamoDB answers 500 (InternalServerError), the lookup too',
+    says: 'says the outcome is unknown: a 5xx may have been applied',
+    inject: (stack) =>
+      stack.proxy.setCannedReply(
+        errorReply('500 Internal Server Error', 'InternalServerError', 'Internal server error'),
+      ),
+    stores: {
+      dynamodb: {
+        answer: {
+          error: 'DynamoDB UpdateItem failed, and so did asking whether the write was applied',
+          cause: /^ReplyLostError: DynamoDB UpdateItem failed$/,
+        },
+        // Asked again every 50 ms until another pause would pass the deadline.
+        ms: [T - 55, T + 1_000],
+        left: 1,
+      },
+    },
+  },
 ];
 
 describe.each(['redis', 'dynamodb'] as const)(

@@ -115,15 +115,17 @@ async function counterTable(name: string): Promise<CreateTableCommand> {
 export function throttledReply(
   exception: 'ThrottlingException' | 'ProvisionedThroughputExceededException' | 'RequestLimitExceeded',
 ): string {
-  const body = JSON.stringify({
-    __type: `com.amazonaws.dynamodb.v20120810#${exception}`,
-    message: 'Rate of requests exceeds the allowed throughput.',
-  });
+  return errorReply('400 Bad Request', exception, 'Rate of requests exceeds the allowed throughput.');
+}
+
+/** DynamoDB's answer with an error of its own (`status` as in a status line), as the SDK parses it. */
+export function errorReply(status: string, exception: string, message: string): string {
+  const body = JSON.stringify({ __type: `com.amazonaws.dynamodb.v20120810#${exception}`, message });
   return [
-    'HTTP/1.1 400 Bad Request',
+    `HTTP/1.1 ${status}`,
     'Content-Type: application/x-amz-json-1.0',
     `Content-Length: ${Buffer.byteLength(body)}`,
-    'x-amzn-RequestId: throttled-by-fault-proxy',
+    'x-amzn-RequestId: answered-by-fault-proxy',
     '',
     body,
   ].join('\r\n');

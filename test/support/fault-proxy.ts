@@ -27,9 +27,11 @@ export class FaultProxy {
   #latencyMs = 0;
   #closeAfterBytes: number | undefined;
   #cannedReply: string | undefined;
+  #cannedOnlyFor: string | undefined;
   #accepted = 0;
   #trigger: { bytesLeft: number; action: () => void } | undefined;
   #onClientSends: { matches: (chunk: Buffer) => boolean; fault: 'half-open' | 'lose-replies' } | undefined;
+  #sent: Buffer[] | undefined;
 
   private constructor(
     readonly port: number,
@@ -101,6 +103,18 @@ export class FaultProxy {
     this.#onClientSends = { matches, fault };
   }
 
+  /** From now on keeps what clients send, forwarded or not, for sentByClients(). */
+  recordSent(): void {
+    this.#sent = [];
+  }
+
+  /** What clients have sent since recordSent(), as text (what a request asked for); recording stops. */
+  sentByClients(): string {
+    const sent = Buffer.concat(this.#sent ?? []).toString();
+    this.#sent = undefined;
+    return sent;
+  }
+
   /** What new connections get from now on. `refuse` resets each one as it arrives. */
   setNewConnections(mode: NewConnections): void {
     this.#newConnections = mode;
@@ -122,11 +136,14 @@ export class FaultProxy {
   }
 
   /**
-   * Answers every chunk the client sends with `reply` instead of forwarding it (undefined: forward).
-   * For HTTP servers: a whole canned response, such as DynamoDB's throttling error.
+   * Answers every chunk the client sends with `reply` instead of forwarding it (undefined: forward);
+   * with `onlyFor`, only the chunks that contain it (an HTTP request sent in one chunk: its
+   * operation's header, say). For HTTP servers: a whole canned response, such as DynamoDB's
+   * throttling error.
    */
-  setCannedReply(reply: string | undefined): void {
+  setCannedReply(reply: string | undefined, onlyFor?: string): void {
     this.#cannedReply = reply;
+    this.#cannedOnlyFor = onlyFor;
   }
 
   /** Back to forwarding everything; connections already blackholed stay so. */
@@ -137,6 +154,8 @@ export class FaultProxy {
     this.#closeAfterBytes = undefined;
     this.#cannedReply = undefined;
     this.#onClientSends = undefined;
+    this.#cannedOnlyFor = undefined;
+    this.#sent = undefined;
   }
 
   async stop(): Promise<void> {
@@ -200,6 +219,7 @@ export class FaultProxy {
         if (strike.fault === 'half-open') pair.blackholed = true;
         else pair.repliesLost = true;
       }
+      if (this.#sent && from === pair.client) this.#sent.push(chunk);
       if (pair.blackholed || (pair.repliesLost && from !== pair.client)) return;
       if (pair.held) {
         (from === pair.client ? pair.held.toServer : pair.held.toClient).push(chunk);
@@ -214,8 +234,12 @@ export class FaultProxy {
           if (pair.blackholed || to.destroyed) return;
         }
       }
-      if (this.#cannedReply !== undefined && from === pair.client) {
-        from.write(this.#cannedReply);
+      const canned =
+        this.#cannedReply !== undefined &&
+        from === pair.client &&
+        (this.#cannedOnlyFor === undefined || chunk.includes(this.#cannedOnlyFor));
+      if (canned) {
+        from.write(this.#cannedReply as string);
         return;
       }
       queue.push({ chunk, due: Date.now() + this.#latencyMs });

@@ -50,7 +50,12 @@ export function lambdaContext(functionName = 'hello'): Context {
  * Every JSON line written to stdout and stderr until `stop()`, kept from the terminal: Powertools
  * logs INFO and below to stdout, WARN and above to stderr, and its metrics to stdout.
  */
-export function captureOutput(): { lines: () => Record<string, unknown>[]; clear: () => void; stop: () => void } {
+export function captureOutput(): {
+  lines: () => Record<string, unknown>[];
+  text: () => string;
+  clear: () => void;
+  stop: () => void;
+} {
   const written: string[] = [];
   const streams = [process.stdout, process.stderr];
   const originals = streams.map((stream) => stream.write);
@@ -67,6 +72,8 @@ export function captureOutput(): { lines: () => Record<string, unknown>[]; clear
         .split('\n')
         .filter((line) => line.startsWith('{'))
         .map((line) => JSON.parse(line) as Record<string, unknown>),
+    /** Everything written, JSON or not. */
+    text: () => written.join(''),
     clear: () => {
       written.length = 0;
     },

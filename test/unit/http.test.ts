@@ -201,6 +201,20 @@ describe('Function: getRoute', () => {
     ]);
   });
 
+  it('writes nothing at INFO for a health check or a 405: no metrics, nor a warning that there are none', async () => {
+    const output = captureOutput();
+    logger.setLogLevel('INFO');
+    try {
+      // Act
+      await getRoute(async () => ({ outcome: 'healthy', body: 'ok' }))(request('GET'), context);
+      await getRoute(vi.fn())(request('HEAD'), context);
+    } finally {
+      output.stop();
+    }
+    // Assess: the 405's request line only
+    expect(output.text().trim().split('\n')).toEqual([expect.stringContaining('"outcome":"method-not-allowed"')]);
+  });
+
   it('logs the count only for answers that carry one', async () => {
     const { logs } = await call(getRoute(async () => ({ outcome: 'expired', body: 'Expired!' })));
     expect(logs).toHaveLength(1);

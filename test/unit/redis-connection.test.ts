@@ -39,11 +39,13 @@ describe('Class: ConnectionHealth', () => {
     health.ready();
     health.failed(new Error('read ECONNRESET'));
     health.ready();
-    expect(lines().map(([level, message]) => `${level} ${message}`)).toEqual([
-      'WARN Redis unreachable',
-      'WARN Redis connection lost',
-      'INFO Redis connection ready',
-      'INFO Redis connection ready again',
+    expect(
+      lines().map(([level, message, attributes]) => [level, message, (attributes as { url?: string }).url]),
+    ).toEqual([
+      ['WARN', 'Redis unreachable', 'rediss://host:6379'],
+      ['WARN', 'Redis connection lost', 'rediss://host:6379'],
+      ['INFO', 'Redis connection ready', 'rediss://host:6379'],
+      ['INFO', 'Redis connection ready again', 'rediss://host:6379'],
     ]);
   });
 
