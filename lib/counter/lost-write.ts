@@ -85,6 +85,7 @@ export async function settleLostWrite(
   { store, lookUp, from, until }: { store: string; lookUp: () => Promise<Lookup>; from: number; until: number },
 ): Promise<number> {
   let lastError: unknown;
+  const cutOff = new StoreUnavailableError(`no answer to the lookup before ${new Date(until).toISOString()}`);
   if (from > Date.now()) await sleep(from - Date.now());
   for (;;) {
     let lookup: Lookup;
@@ -92,13 +93,11 @@ export async function settleLostWrite(
       // A lookup still unanswered at `until` is given up: the 503 comes in its bounded time, and
       // the window asked about is the one this says (a connection attempt that keeps moving would
       // otherwise be given more).
-      lookup = await withinDeadline(
-        lookUp(),
-        Math.max(0, until - Date.now()),
-        () => new StoreUnavailableError(`no answer to the lookup before ${new Date(until).toISOString()}`),
-      );
+      lookup = await withinDeadline(lookUp(), Math.max(0, until - Date.now()), () => cutOff);
     } catch (error) {
-      lastError = error;
+      // The cause logged is what the store said, when it said anything: a lookup cut off at the end
+      // of the window after others failed says less than they did.
+      if (error !== cutOff || lastError === undefined) lastError = error;
       if (Date.now() + PAUSE_BEFORE_ASKING_AGAIN_MS >= until) break;
       await sleep(PAUSE_BEFORE_ASKING_AGAIN_MS);
       continue;
