@@ -2,8 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { defineCounterCommands, RedisCounterStore, RING_KEPT_MS, RING_SLOTS } from '../../lib/counter/redis';
-import { logger } from '../../lib/telemetry';
-import { captureOutput } from '../support/lambda-events';
+import { warningsWhile } from '../support/lambda-events';
 import { TestRedisServer } from '../support/redis-server';
 import { type Stack, startStack } from '../support/stack';
 import { storeOutcome } from '../support/store-outcome';
@@ -227,17 +226,12 @@ describe('Class: RedisCounterStore, settling lost replies from its ring', () => 
     vi.spyOn(Date, 'now').mockImplementation(() => realNow() + 150);
     stack.proxy.loseRepliesOnExisting();
     const lookupsBefore = await scriptCalls(stack.inspector);
-    const output = captureOutput();
-    logger.setLogLevel('WARN');
     // Act
-    const outcome = await storeOutcome(store.increment(KEY)).finally(() => {
-      logger.setLogLevel('SILENT');
-      output.stop();
-    });
+    const { result: outcome, lines } = await warningsWhile(() => storeOutcome(store.increment(KEY)));
     // Assess: the number, once Redis's clock has passed the deadline, after one lookup too early and one in time
     expect(outcome.value).toBe(2);
     // (besides the warning that the connection was lost)
-    expect(output.lines()).toContainEqual(
+    expect(lines).toContainEqual(
       expect.objectContaining({
         level: 'WARN',
         message: 'Redis reply lost after the write was applied; answered from its record',

@@ -2,8 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { DeleteItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { DynamoDbCounterStore } from '../../lib/counter/dynamodb';
-import { logger } from '../../lib/telemetry';
-import { captureOutput } from '../support/lambda-events';
+import { warningsWhile } from '../support/lambda-events';
 import { type Stack, startStack } from '../support/stack';
 import { ROOMY_TIMEOUT_MS, storeOutcome } from '../support/store-outcome';
 
@@ -56,15 +55,10 @@ describe('Class: DynamoDbCounterStore, its client and its records', () => {
     const store = await openStore();
     stack.proxy.loseRepliesOnExisting();
     stack.proxy.recordSent();
-    const output = captureOutput();
-    logger.setLogLevel('WARN');
     // Act
-    const outcome = await storeOutcome(store.increment(KEY)).finally(() => {
-      logger.setLogLevel('SILENT');
-      output.stop();
-    });
+    const { result: outcome, lines } = await warningsWhile(() => storeOutcome(store.increment(KEY)));
     expect(outcome.value).toBe(2);
-    expect(output.lines()).toEqual([
+    expect(lines).toEqual([
       expect.objectContaining({
         level: 'WARN',
         message: 'DynamoDB reply lost after the write was applied; answered from its record',
@@ -122,19 +116,16 @@ describe('Class: DynamoDbCounterStore, its client and its records', () => {
     const store = await openStore({ maxIdleMs: 50, timeoutMs: ROOMY_TIMEOUT_MS });
     await sleep(100);
     stack.proxy.setLatency(60);
-    const output = captureOutput();
-    logger.setLogLevel('WARN');
     // Act: the first request replaces the idle client; the second, 70 ms later, replaces that one
-    const first = store.increment(KEY);
-    await sleep(70);
-    const second = store.increment(KEY);
-    const counts = await Promise.all([first, second]).finally(() => {
-      logger.setLogLevel('SILENT');
-      output.stop();
+    const { result: counts, lines } = await warningsWhile(async () => {
+      const first = store.increment(KEY);
+      await sleep(70);
+      const second = store.increment(KEY);
+      return Promise.all([first, second]);
     });
     // Assess: both answered by DynamoDB itself, not from a lookup after a lost reply
     expect(counts.sort()).toEqual([2, 3]);
-    expect(output.lines()).toEqual([]);
+    expect(lines).toEqual([]);
   });
 
   it('serves concurrent requests after an idle period with one new client, and every one is counted', async () => {
