@@ -2,10 +2,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { defineCounterCommands, RedisCounterStore, RING_KEPT_MS, RING_SLOTS } from '../../lib/counter/redis';
-import { warningsWhile } from '../support/lambda-events';
+
 import { TestRedisServer } from '../support/redis-server';
 import { type Stack, startStack } from '../support/stack';
-import { storeOutcome } from '../support/store-outcome';
+import { storeOutcome, warningsWhile } from '../support/store-outcome';
 
 const KEY = 'outcome:count';
 const RING = `{${KEY}}:outcomes:test`;

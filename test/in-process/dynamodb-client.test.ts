@@ -2,9 +2,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { DeleteItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { DynamoDbCounterStore } from '../../lib/counter/dynamodb';
-import { warningsWhile } from '../support/lambda-events';
+
 import { type Stack, startStack } from '../support/stack';
-import { ROOMY_TIMEOUT_MS, storeOutcome } from '../support/store-outcome';
+import { ROOMY_TIMEOUT_MS, storeOutcome, warningsWhile } from '../support/store-outcome';
 
 const TIMEOUT_MS = 300;
 const KEY = 'faults:count';

@@ -1,5 +1,4 @@
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
-import { logger } from '../../lib/telemetry';
 
 /** The parts of an API Gateway HTTP API (payload 2.0) event the handlers read. */
 export function httpEvent(method: string, path: string): APIGatewayProxyEventV2 {
@@ -84,19 +83,4 @@ export function captureOutput(): {
       });
     },
   };
-}
-
-/** Runs `work` with the logger at WARN and the output captured: what it settled to, and the JSON lines logged meanwhile. */
-export async function warningsWhile<T>(
-  work: () => Promise<T>,
-): Promise<{ result: T; lines: Record<string, unknown>[] }> {
-  const output = captureOutput();
-  logger.setLogLevel('WARN');
-  try {
-    const result = await work();
-    return { result, lines: output.lines() };
-  } finally {
-    logger.setLogLevel('SILENT');
-    output.stop();
-  }
 }

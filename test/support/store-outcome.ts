@@ -1,4 +1,6 @@
 import { StoreUnavailableError } from '../../lib/errors';
+import { logger } from '../../lib/telemetry';
+import { captureOutput } from './lambda-events';
 
 /** A store deadline for tests about something other than the deadline: a busy machine never reaches it. */
 export const ROOMY_TIMEOUT_MS = 5_000;
@@ -21,5 +23,24 @@ export async function storeOutcome<T>(call: Promise<T>): Promise<StoreOutcome<T>
     if (!(error instanceof StoreUnavailableError)) throw error;
     const cause = error.cause instanceof Error ? { name: error.cause.name, message: error.cause.message } : undefined;
     return { error: error.message, ...(cause ? { cause } : {}), ms: performance.now() - startedAt };
+  }
+}
+
+/**
+ * Runs `work` with the logger at WARN and the output captured: what it settled to, and the JSON lines logged meanwhile.
+ * (Here, not beside captureOutput: importing the logger there would create it before the handler
+ * tests have set their environment.)
+ */
+export async function warningsWhile<T>(
+  work: () => Promise<T>,
+): Promise<{ result: T; lines: Record<string, unknown>[] }> {
+  const output = captureOutput();
+  logger.setLogLevel('WARN');
+  try {
+    const result = await work();
+    return { result, lines: output.lines() };
+  } finally {
+    logger.setLogLevel('SILENT');
+    output.stop();
   }
 }
