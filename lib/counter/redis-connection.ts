@@ -134,6 +134,8 @@ export class RedisConnection {
   verified = false;
   retired = false;
   #lastUsedAt = Date.now();
+  /** Why this connection was given up, if it was: what every request still waiting for it is told. */
+  #givenUpFor: StoreUnavailableError | undefined;
   readonly #timeoutMs: number;
   readonly #health: ConnectionHealth;
   readonly #password: string;
@@ -216,6 +218,7 @@ export class RedisConnection {
 
   /** Gives up on this connection: says so (once per outage) and retires it. */
   fail<E extends StoreUnavailableError>(error: E): E {
+    this.#givenUpFor ??= error;
     this.#health.failed(error);
     this.retire();
     return error;
@@ -277,7 +280,11 @@ export class RedisConnection {
       });
       client.once('end', () => {
         this.retired = true;
-        reject(refusedCredentials ?? new StoreUnavailableError('Redis connection failed', { cause: lastError }));
+        reject(
+          refusedCredentials ??
+            this.#givenUpFor ??
+            new StoreUnavailableError('Redis connection failed', { cause: lastError }),
+        );
       });
     });
   }

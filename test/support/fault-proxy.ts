@@ -179,6 +179,8 @@ export class FaultProxy {
     }
     if (this.#newConnections === 'hang') {
       pair.blackholed = true;
+      // What the client sends is dropped, but read: its close is then seen, as a server's kernel sees it.
+      client.on('data', () => {});
       return;
     }
     const upstream = new Socket();
