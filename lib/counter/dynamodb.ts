@@ -139,7 +139,9 @@ export class DynamoDbCounterStore implements CounterStore {
   /**
    * Runs a write and returns the count it got; when its answer is lost, settles it with a lookup
    * (a number recorded, or the write marked as not applied). `removed` are the records the write
-   * was to remove: given back to the next write unless this one surely did not apply (a condition).
+   * was to remove: given back to the next write when this one failed, except when its condition
+   * refused it (a closed, missing or newer window): that item is replaced whole by the next /hello's
+   * put, or deleted by its TTL, records and all.
    */
   async #write(key: string, writeId: string, removed: string[], call: () => Promise<number>): Promise<number> {
     try {
