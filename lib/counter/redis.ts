@@ -175,6 +175,8 @@ interface Ring {
   seq: number;
   /** By counter key: when this process last had Redis's word that the ring's expiry was set. */
   renewedAt: Map<string, number>;
+  /** By counter key: when a command that leaves the ring in place last reached Redis (sent at or after this). */
+  seenAt: Map<string, number>;
 }
 
 export interface RedisCounterOptions extends RedisConnectionOptions {
@@ -235,10 +237,11 @@ export class RedisCounterStore implements CounterStore {
     try {
       const args = writeArguments({ counterKey, ringKey, deadline, seq, refresh, windowMs });
       reply = await connection.reply(connection.client[script](...args));
-      // A script that recorded (not a closed window, not past its deadline) renewed the ring's expiry.
-      if (refresh === '1' && reply !== null && reply !== PAST_DEADLINE) {
-        ring.renewedAt.set(counterKey, deadline - this.#timeoutMs);
-      }
+      const sentAt = deadline - this.#timeoutMs;
+      // Any script not past its deadline leaves the ring there; one that recorded (not a closed
+      // window) renewed its expiry when asked to.
+      if (reply !== PAST_DEADLINE) ring.seenAt.set(counterKey, sentAt);
+      if (refresh === '1' && reply !== null && reply !== PAST_DEADLINE) ring.renewedAt.set(counterKey, sentAt);
     } catch (error) {
       if (!(error instanceof ReplyLostError)) throw error;
       return settleLostWrite(error, {
@@ -247,7 +250,7 @@ export class RedisCounterStore implements CounterStore {
         from: deadline + 1,
         // A lookup that fails is tried again for up to one more timeout.
         until: deadline + this.#timeoutMs,
-        lookUp: () => this.#readOutcome(ringKey, deadline, seq),
+        lookUp: () => this.#readOutcome(ringKey, deadline, seq, ring.seenAt.get(counterKey)),
       });
     }
     if (reply !== PAST_DEADLINE) return reply;
@@ -262,16 +265,19 @@ export class RedisCounterStore implements CounterStore {
     throw new StoreUnavailableError('Redis received the command after its deadline; nothing was changed');
   }
 
-  /** The slot of a lost write, read on whatever connection is ready now. */
-  async #readOutcome(ringKey: string, deadline: number, seq: number): Promise<Lookup> {
+  /** The slot of a lost write, read on whatever connection is ready now; `seenAt`, when this process last knew its ring was there. */
+  async #readOutcome(ringKey: string, deadline: number, seq: number, seenAt: number | undefined): Promise<Lookup> {
     const connection = await this.#connector.ready();
     const outcome = await connection.reply(connection.client.readOutcome(ringKey, deadline, seq));
     if (outcome > 0) return { found: 'applied', count: outcome };
     if (outcome <= TOO_EARLY) return { found: 'too-early', waitMs: TOO_EARLY - outcome };
     if (outcome === GONE) {
+      // When it was last seen bounds when it was destroyed: what an operator (and the chaos test)
+      // looks for in that time is a flush or a store that lost its data.
+      const since = seenAt === undefined ? '' : ` since ${new Date(seenAt).toISOString()}, when it was last seen`;
       return {
         found: 'unknown',
-        reason: "its connection's record of outcomes was destroyed (flushed, evicted, or lost with the store's data)",
+        reason: `its connection's record of outcomes was destroyed (flushed, evicted, or lost with the store's data)${since}`,
       };
     }
     if (outcome === OVERWRITTEN) return { found: 'unknown', reason: "later writes have taken its record's place" };
@@ -281,7 +287,7 @@ export class RedisCounterStore implements CounterStore {
   #ringOf(connection: RedisConnection): Ring {
     let ring = this.#rings.get(connection);
     if (!ring) {
-      ring = { id: newWriteId(), seq: 0, renewedAt: new Map() };
+      ring = { id: newWriteId(), seq: 0, renewedAt: new Map(), seenAt: new Map() };
       this.#rings.set(connection, ring);
     }
     return ring;
@@ -295,6 +301,7 @@ export class RedisCounterStore implements CounterStore {
         const askedAt = Date.now();
         await connection.client.createRing(ringKey(counterKey, ring.id));
         ring.renewedAt.set(counterKey, askedAt);
+        ring.seenAt.set(counterKey, askedAt);
       }),
     );
   }
@@ -319,6 +326,7 @@ export class RedisCounterStore implements CounterStore {
       throw new StoreUnavailableError(`${error.message}; the write was not sent`, { cause: error.cause });
     }
     ring.renewedAt.set(counterKey, askedAt);
+    ring.seenAt.set(counterKey, askedAt);
   }
 
   /** Where the next write on this connection records its outcome, and whether it renews the ring's expiry. */

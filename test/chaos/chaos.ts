@@ -8,6 +8,7 @@ import {
   type Explanation,
   explainUnknown,
   lookupUntil,
+  recordSeenAt,
   type UnknownOutcome,
   unknownReason,
   watchStalls,
@@ -219,7 +220,7 @@ function serviceLog(output: string): { applied: number; notApplied: number; unkn
     else if (line.includes('the write was not applied, and now cannot be')) notApplied += 1;
     else if (line.includes('"name":"OutcomeUnknownError"')) {
       const at = Date.parse(/"timestamp":"([^"]+)"/.exec(line)?.[1] ?? '') || Number.POSITIVE_INFINITY;
-      unknown.push({ at, reason: unknownReason(line), until: lookupUntil(line) });
+      unknown.push({ at, reason: unknownReason(line), until: lookupUntil(line), seenAt: recordSeenAt(line) });
     }
   }
   return { applied, notApplied, unknown };

@@ -25,6 +25,11 @@ export interface UnknownOutcome {
    * process may log the answer well after it.
    */
   until?: number | undefined;
+  /**
+   * For a destroyed record, when the service last knew it was there, when the log says ("... since
+   * ..., when it was last seen"): it was destroyed after that.
+   */
+  seenAt?: number | undefined;
 }
 
 /** A fault as the run held it: from just before it was applied to just after it was healed. */
@@ -62,7 +67,11 @@ export interface LabelOptions {
   toleranceMs: number;
 }
 
-/** How long a ring outlives its connection's last write (RING_KEPT_MS in lib/counter/redis.ts). */
+/**
+ * How long a ring outlives its connection's last write (RING_KEPT_MS in lib/counter/redis.ts): how
+ * far back a destroying fault may lie when the log does not say when the ring was last seen (a run
+ * of a commit from before it did).
+ */
 const RING_LIFE_MS = 60_000;
 
 /** No connection to the store can be made or used while these last. */
@@ -95,9 +104,10 @@ export function explainUnknown(
   const lookupTo = unknown.until ?? unknown.at;
   const lookupFrom = lookupTo - timeoutMs;
   if (unknown.reason === 'record-destroyed') {
-    // A ring a flush took stays gone until its connection's next write that records: the flush may
-    // be long before the write (the /hello function writes once a window). Within the ring's life.
-    const since = unknown.at - RING_LIFE_MS;
+    // A ring a flush took stays gone until its connection's next write: the flush may be long
+    // before the write (the /hello function writes once a window), but not before the service last
+    // saw the ring.
+    const since = unknown.seenAt === undefined ? unknown.at - RING_LIFE_MS : unknown.seenAt - toleranceMs;
     const destroyed = faults.find((f) => f.dataLoss && f.start <= lookupTo && f.end >= since);
     return destroyed && { by: 'record destroyed', fault: destroyed.kind };
   }
@@ -124,6 +134,12 @@ export function explainUnknown(
 export function lookupUntil(line: string): number | undefined {
   const until = /no answer to the lookup before (\d{4}-\d\d-\d\dT[\d:.]+Z)/.exec(line)?.[1];
   return until === undefined ? undefined : Date.parse(until);
+}
+
+/** When the log line says a destroyed record was last seen (epoch ms), if it says. */
+export function recordSeenAt(line: string): number | undefined {
+  const seen = /since (\d{4}-\d\d-\d\dT[\d:.]+Z), when it was last seen/.exec(line)?.[1];
+  return seen === undefined ? undefined : Date.parse(seen);
 }
 
 /** The reason the service's log line gives for an unknown outcome. */

@@ -183,18 +183,25 @@ describe('Class: RedisCounterStore, settling lost replies from its ring', () => 
   it("says the outcome is unknown when the connection's record is gone before the lookup (evicted, flushed)", async () => {
     // Prepare: a window at 1; the next write is applied, and its reply lost
     const store = await stack.newStore({ timeoutMs: T });
+    const startedAt = Date.now();
     await store.start(KEY, 60_000);
     stack.proxy.loseRepliesOnExisting();
     const scriptsBefore = await scriptCalls(stack.inspector);
     // Act: the ring goes while the request waits for its reply
+    const writtenAt = Date.now();
     const called = storeOutcome(store.increment(KEY));
     await sleep(T / 2);
     await stack.inspector.del(...(await rings()));
     const outcome = await called;
     // Assess
-    expect(outcome.error).toBe(
-      `Redis did not answer within ${T} ms; reconnecting, and its connection's record of outcomes was destroyed (flushed, evicted, or lost with the store's data)`,
+    const destroyed = new RegExp(
+      `^Redis did not answer within ${T} ms; reconnecting, and its connection's record of outcomes was destroyed \\(flushed, evicted, or lost with the store's data\\) since (\\S+), when it was last seen$`,
     );
+    expect(outcome.error).toMatch(destroyed);
+    // Last seen when the write before was sent: what it was destroyed after.
+    const seenAt = Date.parse(destroyed.exec(outcome.error ?? '')?.[1] ?? '');
+    expect(seenAt).toBeGreaterThanOrEqual(startedAt);
+    expect(seenAt).toBeLessThanOrEqual(writtenAt);
     expect(await stack.inspector.get(KEY)).toBe('2');
     // The write, the ring the new connection makes as it opens, and one lookup: with one clock for
     // both, the first lookup comes after the deadline on Redis's.

@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { explainUnknown, type HeldFault, lookupUntil, type UnknownOutcome, unknownReason } from '../chaos/unknowns';
+import {
+  explainUnknown,
+  type HeldFault,
+  lookupUntil,
+  recordSeenAt,
+  type UnknownOutcome,
+  unknownReason,
+} from '../chaos/unknowns';
 
 const T = 500;
 const OPTIONS = { timeoutMs: T, toleranceMs: 150 };
@@ -33,6 +40,14 @@ describe('Function: explainUnknown', () => {
     expect(by(destroyed, [fault('flush', 5_000, 5_100)], [], OPTIONS)).toBe('record destroyed');
     expect(by({ ...destroyed, at: 70_000 }, [fault('flush', 5_000, 5_100)], [], OPTIONS)).toBeUndefined();
     expect(by(destroyed, [fault('reset', 9_200, 9_900)], [], OPTIONS)).toBeUndefined();
+  });
+
+  it('explains a destroyed record only by a flush or a kill after the service last saw it, when the log says when', () => {
+    const seen: UnknownOutcome = { ...destroyed, seenAt: 7_000 };
+    expect(by(seen, [fault('flush', 8_000, 8_100)], [], OPTIONS)).toBe('record destroyed');
+    expect(by(seen, [fault('kill', 6_000, 7_500)], [], OPTIONS)).toBe('record destroyed');
+    // Over before it was last seen: the ring was there after it, and something else took it.
+    expect(by(seen, [fault('flush', 5_000, 5_100)], [], OPTIONS)).toBeUndefined();
   });
 
   it('explains failed lookups by refused connections, a stopped or frozen store, only when they span the lookup window', () => {
@@ -94,6 +109,19 @@ describe('Function: explainUnknown, with the window the log gives', () => {
       Date.parse('2026-12-07T05:59:00.976Z'),
     );
     expect(lookupUntil('"cause":"DynamoDB UpdateItem failed"')).toBeUndefined();
+  });
+
+  it('reads when a destroyed record was last seen from the line', () => {
+    expect(
+      recordSeenAt(
+        "and its connection's record of outcomes was destroyed (flushed, evicted, or lost with the store's data) since 2026-12-07T05:59:00.976Z, when it was last seen",
+      ),
+    ).toBe(Date.parse('2026-12-07T05:59:00.976Z'));
+    expect(
+      recordSeenAt(
+        "its connection's record of outcomes was destroyed (flushed, evicted, or lost with the store's data)",
+      ),
+    ).toBeUndefined();
   });
 });
 
