@@ -69,7 +69,12 @@ export class RedisConnector {
    * A connection that has passed its ready check (the right database, accepted credentials), within
    * the timeout; a connection attempt that keeps moving (DNS, TCP, each handshake reply) gets more.
    */
-  async ready(): Promise<RedisConnection> {
+  ready(): Promise<RedisConnection> {
+    return this.whenReady(this.current());
+  }
+
+  /** The connection requests use now: the last one, or a new one in its place when it failed, idled, or ended. */
+  current(): RedisConnection {
     if (this.#closed) throw new StoreUnavailableError('Redis connection closed');
     let connection = this.#current;
     if (connection && !connection.retired && connection.idleMs() > this.#options.maxIdleMs) {
@@ -85,21 +90,36 @@ export class RedisConnector {
       connection = this.#open();
       this.#current = connection;
     }
+    return connection;
+  }
+
+  /** `connection` once it has passed its ready check, within the timeout (see ready()). */
+  async whenReady(connection: RedisConnection): Promise<RedisConnection> {
     if (connection.verified) return connection;
     const { timeoutMs } = this.#options;
-    const opening = connection;
     // A request that joins an attempt under way waits only for what is left of the attempt's own
     // time: an attempt that hung in a fault that has since healed is then given up when it is due,
-    // and the next request (a lookup asking again) opens a new one, instead of waiting a full
-    // timeout more on it.
+    // and the next request opens a new one, instead of waiting a full timeout more on it.
     await withinDeadline(
-      opening.opened,
+      connection.opened,
       timeoutMs,
-      () => opening.fail(new StoreUnavailableError(`Redis connection not ready within ${timeoutMs} ms`)),
-      () => opening.steps,
-      Math.max(0, opening.lastStepAt + timeoutMs - Date.now()),
+      () => connection.fail(new StoreUnavailableError(`Redis connection not ready within ${timeoutMs} ms`)),
+      () => connection.steps,
+      Math.max(0, connection.lastStepAt + timeoutMs - Date.now()),
     );
-    return opening;
+    return connection;
+  }
+
+  /**
+   * Requests from now on use a new connection instead of `connection`, if it is still the current
+   * one: for a request asked again because its first ask is still unanswered there (an attempt left
+   * hanging by a fault that has since healed, replies queued behind a delay). `connection` keeps the
+   * requests it has, and is closed once they have settled.
+   */
+  supersede(connection: RedisConnection): void {
+    if (this.#closed || connection !== this.#current || connection.retired) return;
+    this.#current = this.#open();
+    connection.retireWhenIdle();
   }
 
   async close(): Promise<void> {
@@ -134,6 +154,10 @@ export class RedisConnection {
   verified = false;
   retired = false;
   #lastUsedAt = Date.now();
+  /** Commands sent and not yet settled. */
+  #inFlight = 0;
+  /** Set when superseded: retired once no request uses it. */
+  #retiring = false;
   /** Why this connection was given up, if it was: what every request still waiting for it is told. */
   #givenUpFor: StoreUnavailableError | undefined;
   readonly #timeoutMs: number;
@@ -157,8 +181,12 @@ export class RedisConnection {
       this.verified = true;
       health.ready();
     });
-    // A rejection nobody awaits (no request was waiting) is expected, not a crash.
-    this.opened.catch(() => {});
+    // A superseded attempt that opens serves the requests that were waiting for it, then goes. (A
+    // rejection nobody awaits, when no request was waiting, is expected, not a crash.)
+    this.opened.then(
+      () => this.#retireIfIdle(),
+      () => {},
+    );
   }
 
   idleMs(): number {
@@ -191,6 +219,7 @@ export class RedisConnection {
    * run; a connection that timed out, or that Redis says is the wrong one to write to, is retired.
    */
   async reply<T>(command: Promise<T>): Promise<T> {
+    this.#inFlight += 1;
     try {
       const reply = await withinDeadline(command, this.#timeoutMs, () =>
         this.fail(new ReplyLostError(`Redis did not answer within ${this.#timeoutMs} ms; reconnecting`)),
@@ -213,7 +242,25 @@ export class RedisConnection {
       const { problem, reconnect } = explainReplyError(error.message);
       if (reconnect) this.retire();
       throw new StoreUnavailableError(problem, { cause: error });
+    } finally {
+      this.#inFlight -= 1;
+      this.#retireIfIdle();
     }
+  }
+
+  /** Retired as soon as no request uses it: it has been superseded (see RedisConnector.supersede). */
+  retireWhenIdle(): void {
+    this.#retiring = true;
+    // An attempt still opening is left to the requests waiting for it (see the constructor).
+    if (this.verified) this.#retireIfIdle();
+  }
+
+  #retireIfIdle(): void {
+    if (!this.#retiring) return;
+    // Checked after this turn: a request handed this connection sends its command within the turn.
+    setImmediate(() => {
+      if (this.#inFlight === 0) this.retire();
+    });
   }
 
   /** Gives up on this connection: says so (once per outage) and retires it. */

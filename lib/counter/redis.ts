@@ -2,7 +2,7 @@ import type { Redis, Result } from 'ioredis';
 import { ReplyLostError, StoreUnavailableError } from '../errors';
 import { logger } from '../telemetry';
 import type { CounterStore } from './counter-store';
-import { type Lookup, newWriteId, settleLostWrite } from './lost-write';
+import { hedged, type Lookup, newWriteId, settleLostWrite } from './lost-write';
 import { type RedisConnection, type RedisConnectionOptions, RedisConnector } from './redis-connection';
 
 /**
@@ -250,7 +250,7 @@ export class RedisCounterStore implements CounterStore {
         from: deadline + 1,
         // A lookup that fails is tried again for up to one more timeout.
         until: deadline + this.#timeoutMs,
-        lookUp: () => this.#readOutcome(ringKey, deadline, seq, ring.seenAt.get(counterKey)),
+        lookUp: this.#lookUp(ring, counterKey, deadline, seq),
       });
     }
     if (reply !== PAST_DEADLINE) return reply;
@@ -265,10 +265,41 @@ export class RedisCounterStore implements CounterStore {
     throw new StoreUnavailableError('Redis received the command after its deadline; nothing was changed');
   }
 
-  /** The slot of a lost write, read on whatever connection is ready now; `seenAt`, when this process last knew its ring was there. */
-  async #readOutcome(ringKey: string, deadline: number, seq: number, seenAt: number | undefined): Promise<Lookup> {
-    const connection = await this.#connector.ready();
-    const outcome = await connection.reply(connection.client.readOutcome(ringKey, deadline, seq));
+  /**
+   * The lookup of a lost write's slot. It is asked again each fifth of the window that passes
+   * without an answer, each time on a new connection in place of the one it waits for (an attempt
+   * left hanging by a fault that has since healed, replies queued behind a delay that has gone):
+   * reading a slot twice changes nothing.
+   */
+  #lookUp(ring: Ring, counterKey: string, deadline: number, seq: number): () => Promise<Lookup> {
+    const ringKeyOfWrite = ringKey(counterKey, ring.id);
+    let unanswered: RedisConnection | undefined;
+    return hedged(
+      async () => {
+        if (unanswered) this.#connector.supersede(unanswered);
+        const connection = this.#connector.current();
+        unanswered = connection;
+        try {
+          return await this.#readOutcome(connection, ringKeyOfWrite, deadline, seq, ring.seenAt.get(counterKey));
+        } finally {
+          if (unanswered === connection) unanswered = undefined;
+        }
+      },
+      this.#timeoutMs / 5,
+      5,
+    );
+  }
+
+  /** A lost write's slot, read on `connection`; `seenAt`, when this process last knew its ring was there. */
+  async #readOutcome(
+    opening: RedisConnection,
+    ringKeyOfWrite: string,
+    deadline: number,
+    seq: number,
+    seenAt: number | undefined,
+  ): Promise<Lookup> {
+    const connection = await this.#connector.whenReady(opening);
+    const outcome = await connection.reply(connection.client.readOutcome(ringKeyOfWrite, deadline, seq));
     if (outcome > 0) return { found: 'applied', count: outcome };
     if (outcome <= TOO_EARLY) return { found: 'too-early', waitMs: TOO_EARLY - outcome };
     if (outcome === GONE) {

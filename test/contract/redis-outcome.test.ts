@@ -208,6 +208,30 @@ describe('Class: RedisCounterStore, settling lost replies from its ring', () => 
     expect((await scriptCalls(stack.inspector)) - scriptsBefore).toBe(3);
   });
 
+  it('settles a lost reply when its lookup began while new connections hung: it asks again on a new connection once they are answered', async () => {
+    // Prepare: a window at 1; the next write is applied and its reply lost, and new connections hang
+    const store = await stack.newStore({ timeoutMs: T });
+    await store.start(KEY, 60_000);
+    stack.proxy.loseRepliesOnExisting();
+    stack.proxy.setNewConnections('hang');
+    const acceptedBefore = stack.proxy.accepted;
+    const connectionsBefore = stack.proxy.connections;
+    // Act: new connections are answered again as soon as the lookup's first one has hung
+    const called = storeOutcome(store.increment(KEY));
+    while (stack.proxy.accepted === acceptedBefore) await sleep(2);
+    stack.proxy.setNewConnections('forward');
+    const outcome = await called;
+    // Assess: the number the write got, within its lookup window, not "unknown" at the end of it
+    expect(outcome).toEqual({ value: 2, ms: expect.any(Number) });
+    expect(outcome.ms).toBeLessThan(2 * T);
+    expect(await stack.inspector.get(KEY)).toBe('2');
+    // The hung attempt is closed when it is due (a timeout after its TCP connect), not left open: the
+    // store has one connection again, in place of the one that lost the reply
+    const closedBy = Date.now() + 4 * T;
+    while (stack.proxy.connections > connectionsBefore && Date.now() < closedBy) await sleep(10);
+    expect(stack.proxy.connections).toBe(connectionsBefore);
+  });
+
   it('answers every number of a burst whose replies are lost, but for the one whose record a later write overwrote', async () => {
     // Prepare: a window at 1; every reply on the connection is lost from now on
     const store = await stack.newStore({ timeoutMs: T });

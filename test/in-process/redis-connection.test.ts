@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { RedisCounterStore } from '../../lib/counter/redis';
+import { RedisConnector } from '../../lib/counter/redis-connection';
 import { logger } from '../../lib/telemetry';
 import { captureOutput } from '../support/lambda-events';
 import { type Stack, startStack } from '../support/stack';
@@ -97,6 +98,32 @@ describe('Class: RedisCounterStore, its connection', () => {
     expect(joined.ms).toBeLessThan(450);
     expect((await first).error).toBe('Redis connection not ready within 500 ms');
     expect(await store.increment(KEY)).toBe(2);
+  });
+
+  it('hands out a new connection in place of a superseded one, which finishes the command it has in flight and then closes', async () => {
+    // Prepare: a connector's ready connection, and replies that take a while
+    const connector = new RedisConnector(
+      { url: stack.env.REDIS_URL as string, timeoutMs: ROOMY_TIMEOUT_MS, maxIdleMs: 60_000 },
+      () => {},
+    );
+    try {
+      const superseded = await connector.ready();
+      const connectionsBefore = stack.proxy.connections;
+      stack.proxy.setLatency(100);
+      const inFlight = superseded.reply(superseded.client.ping());
+      // Act
+      connector.supersede(superseded);
+      const next = await connector.ready();
+      // Assess: the new connection serves, the old one answers what it was asked, then goes
+      expect(next).not.toBe(superseded);
+      expect(await next.reply(next.client.ping())).toBe('PONG');
+      expect(await inFlight).toBe('PONG');
+      await sleep(50);
+      expect(superseded.retired).toBe(true);
+      expect(stack.proxy.connections).toBe(connectionsBefore);
+    } finally {
+      await connector.close();
+    }
   });
 
   it('refuses every request after close', async () => {
