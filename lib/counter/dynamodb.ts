@@ -2,7 +2,7 @@ import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { ReplyLostError } from '../errors';
 import type { CounterStore } from './counter-store';
 import { DynamoDbClient, type DynamoDbOptions, isConditionFailure } from './dynamodb-client';
-import { hedged, type Lookup, newWriteId, settleLostWrite } from './lost-write';
+import { hedged, LOOKUP_ASKS, type Lookup, newWriteId, settleLostWrite } from './lost-write';
 
 /**
  * One item per counter: { id, count, openedAt (ms), closesAt (ms), expiresAt (s, the table's TTL
@@ -157,8 +157,8 @@ export class DynamoDbCounterStore implements CounterStore {
         store: 'DynamoDB',
         from: now,
         until: now + this.#timeoutMs,
-        // Asked again on another connection each fifth of the window that passes without an answer.
-        lookUp: hedged(() => this.#lookUp(key, writeId), this.#timeoutMs / 5, 5),
+        // Asked again on another connection each fifth of the timeout that passes without an answer.
+        lookUp: hedged(() => this.#lookUp(key, writeId), this.#timeoutMs / LOOKUP_ASKS),
       });
       this.#answered.push(writeId);
       return count;

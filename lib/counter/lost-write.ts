@@ -35,15 +35,18 @@ export function newWriteId(): string {
 
 const PAUSE_BEFORE_ASKING_AGAIN_MS = 50;
 
+/** How many times, at most, a lost write's lookup is asked: once, then again each `1/LOOKUP_ASKS` of the timeout. */
+export const LOOKUP_ASKS = 5;
+
 /**
  * The lookup, asked again, in parallel, each time `everyMs` pass without an answer (at most `most`
  * times in all): the first answer wins, and it fails only when every one asked has. A lookup on a
  * connection that hangs (new connections left hanging in a fault that has since healed) then does
  * not take the whole window: the next one goes out on another connection. Only for lookups that may
- * be sent twice (DynamoDB's marks a write as not applied unless its record is there: a second mark
- * changes nothing).
+ * be sent twice (Redis's reads a slot; DynamoDB's marks a write as not applied unless its record is
+ * there: a second mark changes nothing).
  */
-export function hedged(lookUp: () => Promise<Lookup>, everyMs: number, most = 3): () => Promise<Lookup> {
+export function hedged(lookUp: () => Promise<Lookup>, everyMs: number, most = LOOKUP_ASKS): () => Promise<Lookup> {
   return () =>
     new Promise<Lookup>((resolve, reject) => {
       let asked = 0;

@@ -40,7 +40,8 @@ const CLIENT_OPTIONS: RedisOptions = {
 
 /**
  * The store's connection to Redis, one at a time: `ready()` hands out the current one, or opens a
- * new one when it has failed or idled.
+ * new one when it has failed or idled; `supersede()` puts a new one in place of one that is slow to
+ * answer, and closes the old one once its commands have settled.
  */
 export class RedisConnector {
   readonly #options: RedisConnectionOptions;

@@ -2,7 +2,7 @@ import type { Redis, Result } from 'ioredis';
 import { ReplyLostError, StoreUnavailableError } from '../errors';
 import { logger } from '../telemetry';
 import type { CounterStore } from './counter-store';
-import { hedged, type Lookup, newWriteId, settleLostWrite } from './lost-write';
+import { hedged, LOOKUP_ASKS, type Lookup, newWriteId, settleLostWrite } from './lost-write';
 import { type RedisConnection, type RedisConnectionOptions, RedisConnector } from './redis-connection';
 
 /**
@@ -237,11 +237,13 @@ export class RedisCounterStore implements CounterStore {
     try {
       const args = writeArguments({ counterKey, ringKey, deadline, seq, refresh, windowMs });
       reply = await connection.reply(connection.client[script](...args));
-      const sentAt = deadline - this.#timeoutMs;
       // Any script not past its deadline leaves the ring there; one that recorded (not a closed
       // window) renewed its expiry when asked to.
-      if (reply !== PAST_DEADLINE) ring.seenAt.set(counterKey, sentAt);
-      if (refresh === '1' && reply !== null && reply !== PAST_DEADLINE) ring.renewedAt.set(counterKey, sentAt);
+      if (reply !== PAST_DEADLINE) {
+        const sentAt = deadline - this.#timeoutMs;
+        if (refresh === '1' && reply !== null) ringRenewed(ring, counterKey, sentAt);
+        else ring.seenAt.set(counterKey, sentAt);
+      }
     } catch (error) {
       if (!(error instanceof ReplyLostError)) throw error;
       return settleLostWrite(error, {
@@ -266,7 +268,7 @@ export class RedisCounterStore implements CounterStore {
   }
 
   /**
-   * The lookup of a lost write's slot. It is asked again each fifth of the window that passes
+   * The lookup of a lost write's slot. It is asked again each fifth of the timeout that passes
    * without an answer, each time on a new connection in place of the one it waits for (an attempt
    * left hanging by a fault that has since healed, replies queued behind a delay that has gone):
    * reading a slot twice changes nothing.
@@ -274,20 +276,16 @@ export class RedisCounterStore implements CounterStore {
   #lookUp(ring: Ring, counterKey: string, deadline: number, seq: number): () => Promise<Lookup> {
     const ringKeyOfWrite = ringKey(counterKey, ring.id);
     let unanswered: RedisConnection | undefined;
-    return hedged(
-      async () => {
-        if (unanswered) this.#connector.supersede(unanswered);
-        const connection = this.#connector.current();
-        unanswered = connection;
-        try {
-          return await this.#readOutcome(connection, ringKeyOfWrite, deadline, seq, ring.seenAt.get(counterKey));
-        } finally {
-          if (unanswered === connection) unanswered = undefined;
-        }
-      },
-      this.#timeoutMs / 5,
-      5,
-    );
+    return hedged(async () => {
+      if (unanswered) this.#connector.supersede(unanswered);
+      const connection = this.#connector.current();
+      unanswered = connection;
+      try {
+        return await this.#readOutcome(connection, ringKeyOfWrite, deadline, seq, ring.seenAt.get(counterKey));
+      } finally {
+        if (unanswered === connection) unanswered = undefined;
+      }
+    }, this.#timeoutMs / LOOKUP_ASKS);
   }
 
   /** A lost write's slot, read on `connection`; `seenAt`, when this process last knew its ring was there. */
@@ -331,8 +329,7 @@ export class RedisCounterStore implements CounterStore {
       counterKeys.map(async (counterKey) => {
         const askedAt = Date.now();
         await connection.client.createRing(ringKey(counterKey, ring.id));
-        ring.renewedAt.set(counterKey, askedAt);
-        ring.seenAt.set(counterKey, askedAt);
+        ringRenewed(ring, counterKey, askedAt);
       }),
     );
   }
@@ -356,8 +353,7 @@ export class RedisCounterStore implements CounterStore {
       if (!(error instanceof StoreUnavailableError)) throw error;
       throw new StoreUnavailableError(`${error.message}; the write was not sent`, { cause: error.cause });
     }
-    ring.renewedAt.set(counterKey, askedAt);
-    ring.seenAt.set(counterKey, askedAt);
+    ringRenewed(ring, counterKey, askedAt);
   }
 
   /** Where the next write on this connection records its outcome, and whether it renews the ring's expiry. */
@@ -367,6 +363,12 @@ export class RedisCounterStore implements CounterStore {
     const refresh = Date.now() - (ring.renewedAt.get(counterKey) ?? 0) > RING_REFRESH_MS;
     return { ring, ringKey: ringKey(counterKey, ring.id), seq: ring.seq, refresh: refresh ? '1' : '0' };
   }
+}
+
+/** Redis created or renewed the ring, with its expiry, for a command sent at `at`: it was there then too. */
+function ringRenewed(ring: Ring, counterKey: string, at: number): void {
+  ring.renewedAt.set(counterKey, at);
+  ring.seenAt.set(counterKey, at);
 }
 
 /** A connection's ring for one counter: in the counter's hash slot, named after the connection. */
